@@ -1,0 +1,197 @@
+/*
+ * kva_impl.h: what the machine-independent layers of kva share with each
+ * other and do not show the world.
+ *
+ * Layers, each calling only the one below (ARCHITECTURE.md):
+ *   uvm_km.c                       the seed's interface
+ *   uvm_map.c uvm_page.c uvm_aobj.c uvm_km_pager  the MI VM
+ *   kern_synch.c                   locks, sleep/wakeup, panic
+ *   pmap_posix/ (pmap_md.h)        the machine-dependent layer
+ *
+ * Lock order (a thread holding a lock may take only locks ranked higher):
+ *   1 map lock (kernel_map, then a submap)       vm_map_lock
+ *   2 object lock                                uobj->vmobjlock
+ *   3 page queue lock                            uvm_pageqlock
+ *   4 free page lock                             uvm_fpageqlock (uvm_page.c)
+ *   5 pmap lock                                  (pmap_posix)
+ *   6 bootstrap pool locks                       kva_pool
+ *   7 sleep queue lock                           (kern_synch.c)
+ * With debug>=2 every mutex_enter checks the rank (kern_synch.c).
+ */
+#ifndef KVA_IMPL_H
+#define KVA_IMPL_H
+
+#include "kva.h"
+#include <errno.h>
+#include <string.h>
+
+#define KVA_LIKELY(x)   __builtin_expect(!!(x), 1)
+#define KVA_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/*
+ * Parsed options: one table, one parser, no allocation (kva_options.c).
+ */
+#define KVA_PATH_MAX 256
+#define KVA_HIST_MAX 128
+struct kva_params {
+	size_t physmem;		/* bytes; 0 = host RAM */
+	size_t kva;		/* bytes; 0 = default */
+	size_t kmem;		/* bytes; 0 = half of kva */
+	char swap[KVA_PATH_MAX];	/* "" = temporary, "none" = no swap */
+	size_t swapsize;	/* bytes; 0 = default */
+	long max_vmas;		/* 0 = automatic */
+	int stats;		/* print statistics at exit */
+	int debug;		/* 0..3 */
+	char hist[KVA_HIST_MAX];	/* UVMHIST histories */
+	int uring;		/* 1 = use io_uring when available */
+	size_t freemin;		/* bytes; 0 = derived */
+	size_t freetarg;	/* bytes; 0 = derived */
+};
+
+/*
+ * kva_options_parse: parse a KVA_OPTIONS string into p.
+ * => keys not in the table, and malformed values, print one line on
+ *    stderr naming the key and leave that field at its current value.
+ * => does not allocate; safe before malloc works.
+ * => returns the number of errors found (0 = all good).
+ */
+int kva_options_parse(const char *s, struct kva_params *p);
+/* kva_parse_size: "64M" -> bytes; -1 on a malformed value */
+int kva_parse_size(const char *s, size_t len, size_t *out);
+void kva_params_default(struct kva_params *p);
+
+extern struct kva_params kva_params;	/* in force since kva_init */
+extern int kva_debug;			/* kva_params.debug, for fast checks */
+
+/*
+ * Locks.  Thin wrappers over pthread so that lock ranks can be checked
+ * in debug builds and fork can take every lock in order.
+ */
+typedef pthread_mutex_t kmutex_t;
+void mutex_init(kmutex_t *m);
+void mutex_destroy(kmutex_t *m);
+void mutex_enter(kmutex_t *m);
+int  mutex_tryenter(kmutex_t *m);	/* 1 if taken */
+void mutex_exit(kmutex_t *m);
+
+/* UVM_UNLOCK_AND_WAIT: sleep on event, dropping lock as we go to sleep. */
+#define UVM_UNLOCK_AND_WAIT(event, lock, intr, msg, timo) \
+	((void)ltsleep((event), PVM | PNORELOCK, (msg), (timo), (lock)))
+
+/* reset sleep queues; kva_fini */
+void kern_synch_fini(void);
+
+/*
+ * Output without malloc: formats into a stack buffer and write(2)s it.
+ */
+void kva_printf(int fd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void kva_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#define KASSERT(e) do { \
+	if (KVA_UNLIKELY(!(e))) \
+		panic("kernel assertion \"%s\" failed: file \"%s\", line %d", \
+		    #e, __FILE__, __LINE__); \
+} while (0)
+#define KDASSERT(e) do { if (kva_debug >= 2) KASSERT(e); } while (0)
+
+/*
+ * Fixed-size object pools for the VM's own structures (map entries,
+ * maps, objects, pv entries).  Memory comes from the bootstrap region
+ * [VM_MIN_KERNEL_ADDRESS, virtual_avail), never from malloc, so that the
+ * malloc shim can stand on kva.  Pools never give memory back until
+ * kva_fini.
+ */
+struct kva_pool {
+	kmutex_t lock;
+	size_t size;		/* (C) object size, rounded to 16 */
+	void *freelist;		/* (L) */
+	long nalloc;		/* (L) objects handed out now */
+	const char *name;	/* (C) */
+};
+void  kva_pool_init(struct kva_pool *pp, size_t size, const char *name);
+void *kva_pool_get(struct kva_pool *pp);	/* zeroed; NULL if exhausted */
+void  kva_pool_put(struct kva_pool *pp, void *obj);
+
+/*
+ * uvm_page.c: physical page allocator and object page lookup.
+ *
+ * Free pages are kept by a buddy allocator over page frame numbers, so
+ * that consecutive allocations get consecutive physical pages when they
+ * can, and runs can be had in one call.
+ */
+extern kmutex_t uvm_pageqlock;
+#define uvm_lock_pageq()   mutex_enter(&uvm_pageqlock)
+#define uvm_unlock_pageq() mutex_exit(&uvm_pageqlock)
+
+/* uvm_page_init: set up the page array for npages_max pages at pgs. */
+void uvm_page_init(struct vm_page *pgs, size_t npages_max);
+/* uvm_page_physload: make pages [first, first+n) (frame numbers) free. */
+void uvm_page_physload(size_t first, size_t n);
+void uvm_page_fini(void);
+/*
+ * uvm_pglistalloc_contig: allocate npages physically contiguous pages,
+ * not owned by any object.
+ * => pages come back with PG_BUSY|PG_CLEAN set, off every queue;
+ *    PG_ZERO tells which are known to be zero.
+ * => returns the first page (the others follow in the page array), or
+ *    NULL if no run is free (never sleeps).
+ */
+struct vm_page *uvm_pglistalloc_contig(size_t npages, int flags);
+/* uvm_pagefree_contig: free npages pages starting at pg, none tabled. */
+void uvm_pagefree_contig(struct vm_page *pg, size_t npages);
+/* uvm_pageinsert / uvm_pageremove: (un)table pg in obj at off.
+ * => object locked */
+void uvm_pageinsert(struct vm_page *pg, struct uvm_object *obj, voff_t off);
+void uvm_pageremove(struct vm_page *pg);
+/* uvm_page_wire / uvm_page_unwire: page queue lock held */
+void uvm_pagewire(struct vm_page *pg);
+void uvm_pageunwire(struct vm_page *pg);
+/* uvm_pagewakeup: wake sleepers on pg if PG_WANTED. object locked. */
+void uvm_pagewakeup(struct vm_page *pg);
+/* uvm_page_free_ok: the free page count can satisfy n pages now */
+int uvm_page_free_ok(size_t n);
+/* vm_page_array / frames loaded (for PHYS_TO_VM_PAGE) */
+extern struct vm_page *vm_page_array;
+extern size_t vm_page_array_n;		/* frames loaded so far */
+extern size_t vm_page_array_max;	/* frames the cap allows */
+static inline size_t vm_page_index(const struct vm_page *pg)
+{
+	return (size_t)(pg - vm_page_array);
+}
+
+/*
+ * uvm_map.c internals used by uvm_km and the fault handler.
+ */
+/* uvm_map_lookup_submap: the innermost map that holds addr, and its
+ * entry; map locks are not held on return.  NULL if none. */
+void uvm_map_init(void);
+void uvm_map_fini(void);
+/* uvm_unmap_remove: unlink [start,end) from map (locked); the removed
+ * entries are returned on *dead for uvm_unmap_detach after unlock.
+ * Kernel-object pages in the range are freed and the pmap updated. */
+void uvm_unmap_remove(struct vm_map *map, vaddr_t start, vaddr_t end,
+    struct vm_map_entry **dead);
+void uvm_unmap_detach(struct vm_map_entry *dead);
+/* largest free gap in map (locked) */
+vsize_t uvm_map_maxfree(struct vm_map *map);
+extern struct vm_map kernel_map_store;
+
+/* kernel objects: offset = va - vm_map_min(kernel_map) */
+#define UVM_KOBJ_OFFSET(va) ((voff_t)((va) - vm_map_min(kernel_map)))
+int uvm_object_is_kernel(const struct uvm_object *uobj);
+
+/*
+ * uvm_aobj.c: anonymous objects, and the km pager (uvm_km.c).
+ */
+extern const struct uvm_pagerops aobj_pager;
+extern const struct uvm_pagerops km_pager;
+void uao_init(void);
+void uao_fini(void);
+int  uao_set_swslot(struct uvm_object *uobj, size_t pageidx, int slot);
+void uvm_km_fini(void);
+
+/* kva_init.c */
+extern long kva_boot_vmas;	/* host mappings not counted by the pmap */
+
+#endif /* KVA_IMPL_H */

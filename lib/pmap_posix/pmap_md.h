@@ -1,0 +1,108 @@
+/*
+ * pmap_md.h: the contract between the machine-independent layers of kva
+ * and the machine-dependent layer, lib/pmap_posix/.
+ *
+ * This is the only header through which MI code reaches the host, apart
+ * from pthread and stdio-free formatting.  Rules that hold for every
+ * function here:
+ *  - host failures come back as 0 or -errno; nothing here sets errno for
+ *    the caller, and every path keeps the caller's errno (the malloc shim
+ *    calls through here);
+ *  - nothing here calls malloc;
+ *  - "pre:" says what must hold on entry.
+ *
+ * The machine, as pmap_posix builds it:
+ *
+ *   kva_base                virtual_avail                      kva_end
+ *   | bootstrap region (RW) | kernel VA, PROT_NONE until mapped  |
+ *
+ *   dmap_base: the direct map, the whole memfd mapped read-write once,
+ *   segment by segment as physical memory grows.
+ *
+ * A physical address is a byte offset in the memfd.  Page frame n is
+ * physical address n * PAGE_SIZE; vm_page_array[n] describes it.
+ */
+#ifndef PMAP_MD_H
+#define PMAP_MD_H
+
+#include "../kva_impl.h"
+
+struct pmap_bootinfo {
+	vaddr_t kva_base;	/* VM_MIN_KERNEL_ADDRESS */
+	vaddr_t kva_end;	/* VM_MAX_KERNEL_ADDRESS */
+	vaddr_t virtual_avail;	/* first VA after the bootstrap region */
+	struct vm_page *pages;	/* page array, room for npages_max */
+	size_t npages_max;	/* physmem cap in pages */
+};
+
+/*
+ * pmap_bootstrap: reserve the kernel VA, create physical memory and the
+ * direct map, and lay out the bootstrap region (page array, page table,
+ * pools).
+ * pre: not bootstrapped; p->kva and p->physmem are final (non-zero).
+ * => 0, or -errno with nothing left behind.
+ */
+int pmap_bootstrap(const struct kva_params *p, struct pmap_bootinfo *bi);
+
+/*
+ * pmap_shutdown: undo pmap_bootstrap: every mapping, the memfd, threads.
+ * pre: bootstrapped; no other thread uses kva.
+ */
+void pmap_shutdown(void);
+
+/*
+ * pmap_bootstrap_alloc: size bytes from the bootstrap region, zeroed,
+ * 64-byte aligned, never freed before pmap_shutdown.
+ * pre: bootstrapped.  May be called by any thread (it locks).
+ * => NULL when the region is exhausted.
+ */
+void *pmap_bootstrap_alloc(size_t size);
+
+/*
+ * pmap_physmem_grow: extend physical memory by one segment.
+ * pre: the free page lock is held (uvm_page.c calls this when its free
+ *      lists run dry), so growth is serialised.
+ * => on success returns 0 and the new frames [*first, *first + *n), which
+ *    the caller loads with uvm_page_physload; -ENOMEM at the cap, or
+ *    the host's -errno (memfd could not grow).
+ */
+int pmap_physmem_grow(size_t *first, size_t *n);
+
+/* pmap_direct_map: the direct-map VA of physical address pa. */
+vaddr_t pmap_direct_map(paddr_t pa);
+
+/*
+ * pmap_sync: pmap_update that reports failure.  Pushes every queued
+ * change of pmap to the host.
+ * => 0, or -ENOMEM when the host refused a mapping; the software state
+ *    is then ahead of the host for the ranges that failed, and the caller
+ *    must pmap_remove them (removal always succeeds) and pmap_sync again.
+ */
+int pmap_sync(pmap_t pmap);
+
+/*
+ * pmap_enter with PMAP_CANFAIL returns ENOMEM when the mapping would take
+ * the host mappings (VMAs) the pmap holds beyond its limit.  The limit is
+ * vm.max_map_count less headroom for the rest of the process, or
+ * kva_params.max_vmas; tests lower it with pmap_set_vma_limit.
+ */
+void pmap_set_vma_limit(long limit);
+long pmap_vma_count(void);
+
+/* pmap_page_is_mapped: pg has at least one mapping at a kernel VA */
+bool pmap_page_is_mapped(struct vm_page *pg);
+
+/*
+ * Host wrappers used by MI code.  Each returns 0 or -errno and keeps
+ * errno as it was.
+ */
+long    kva_host_pagesize(void);
+size_t  kva_host_physmem(void);		/* bytes of RAM on the host */
+int     kva_host_on_valgrind(void);
+ssize_t kva_host_write(int fd, const void *buf, size_t len);
+void    kva_host_abort(void) __attribute__((noreturn));
+long    kva_host_gettid(void);
+uint64_t kva_host_nanotime(void);	/* CLOCK_MONOTONIC, ns */
+const char *kva_host_getenv(const char *name);
+
+#endif /* PMAP_MD_H */

@@ -26,6 +26,7 @@
 #define PMAP_MD_H
 
 #include "../kva_impl.h"
+#include <sys/types.h>
 
 struct pmap_bootinfo {
 	vaddr_t kva_base;	/* VM_MIN_KERNEL_ADDRESS */

@@ -1,0 +1,303 @@
+/*
+ * kva_init.c: bringing kva up and down, and what it tells about itself.
+ *
+ * kva_init boots the machine in the order a NetBSD kernel does:
+ *   1. options: defaults, then KVA_OPTIONS (or cfg->options), then the
+ *      non-zero fields of cfg;
+ *   2. pmap_bootstrap: kernel VA, physical memory, direct map, bootstrap
+ *      region (pmap_posix);
+ *   3. uvm_page_init: the page array and free lists;
+ *   4. uvm_map_init, uao_init: pools for entries and objects;
+ *   5. uvm_km_init: kernel objects and kernel_map, with the bootstrap
+ *      region entered as used;
+ *   6. kmem_map, the submap for kernel malloc and pools.
+ * kva_fini undoes all of it; nothing stays behind (no mapping, no
+ * descriptor, no heap block), and kva_init may run again.
+ */
+#include "kva_impl.h"
+#include "pmap_posix/pmap_md.h"
+
+struct uvmexp uvmexp = {
+	.pagesize = 4096,
+	.pagemask = 4095,
+	.pageshift = 12,
+};
+struct kva_params kva_params;
+int kva_debug;
+vaddr_t kva_kernel_base;
+long kva_boot_vmas;
+
+static pthread_mutex_t kva_init_lock = PTHREAD_MUTEX_INITIALIZER;
+static int kva_up;
+
+static int
+log2_of(long v)
+{
+	int s = 0;
+
+	while ((1L << s) < v)
+		s++;
+	return s;
+}
+
+/* fill in what the options left to be derived */
+static void
+params_finish(struct kva_params *p)
+{
+	size_t hostmem = kva_host_physmem();
+
+	if (p->physmem == 0)
+		p->physmem = hostmem;
+	if (p->kva == 0)
+		p->kva = kva_host_on_valgrind() ? (size_t)16 << 30 :
+		    (size_t)64 << 30;
+	if (p->kmem == 0 || p->kmem >= p->kva / 4 * 3)
+		p->kmem = p->kva / 2;
+}
+
+static void
+params_from_config(struct kva_params *p, const struct kva_config *cfg)
+{
+	if (cfg->options != NULL)
+		(void)kva_options_parse(cfg->options, p);
+	if (cfg->physmem != 0)
+		p->physmem = cfg->physmem;
+	if (cfg->kva != 0)
+		p->kva = cfg->kva;
+	if (cfg->kmem != 0)
+		p->kmem = cfg->kmem;
+	if (cfg->swap != NULL) {
+		size_t n = strlen(cfg->swap);
+		if (n >= sizeof(p->swap))
+			n = sizeof(p->swap) - 1;
+		memcpy(p->swap, cfg->swap, n);
+		p->swap[n] = '\0';
+	}
+	if (cfg->swapsize != 0)
+		p->swapsize = cfg->swapsize;
+	if (cfg->max_vmas != 0)
+		p->max_vmas = cfg->max_vmas;
+	if (cfg->stats != 0)
+		p->stats = cfg->stats;
+	if (cfg->debug != 0)
+		p->debug = cfg->debug;
+	if (cfg->hist != NULL) {
+		size_t n = strlen(cfg->hist);
+		if (n >= sizeof(p->hist))
+			n = sizeof(p->hist) - 1;
+		memcpy(p->hist, cfg->hist, n);
+		p->hist[n] = '\0';
+	}
+}
+
+/*
+ * kva_init: bring kva up.
+ * => cfg NULL: defaults and KVA_OPTIONS.  Otherwise cfg->options (if
+ *    set) and the non-zero fields of cfg; KVA_OPTIONS is not read.
+ * => idempotent: a second call while up returns 0 and changes nothing.
+ * => 0, or an errno value with nothing left behind.
+ */
+int
+kva_init(const struct kva_config *cfg)
+{
+	struct pmap_bootinfo bi;
+	struct kva_params p;
+	vaddr_t kmin, kmax;
+	long psz;
+	int error;
+
+	pthread_mutex_lock(&kva_init_lock);
+	if (kva_up) {
+		pthread_mutex_unlock(&kva_init_lock);
+		return 0;
+	}
+	psz = kva_host_pagesize();
+	uvmexp.pagesize = (int)psz;
+	uvmexp.pagemask = (int)psz - 1;
+	uvmexp.pageshift = log2_of(psz);
+
+	kva_params_default(&p);
+	if (cfg == NULL) {
+		const char *env = kva_host_getenv("KVA_OPTIONS");
+		if (env != NULL)
+			(void)kva_options_parse(env, &p);
+	} else {
+		params_from_config(&p, cfg);
+	}
+	params_finish(&p);
+	kva_params = p;
+	kva_debug = p.debug;
+
+	memset(&bi, 0, sizeof(bi));
+	error = pmap_bootstrap(&p, &bi);
+	if (error != 0) {
+		kva_warn("kva_init: cannot set up the machine (kva %zu MiB, "
+		    "physmem %zu MiB): error %d", p.kva >> 20, p.physmem >> 20,
+		    -error);
+		pthread_mutex_unlock(&kva_init_lock);
+		return -error;
+	}
+	kva_kernel_base = bi.kva_base;
+	uvm_page_init(bi.pages, bi.npages_max);
+	uvm_map_init();
+	uao_init();
+	uvm_km_init(bi.virtual_avail, bi.kva_end);
+
+	kmin = 0;
+	kmem_map = uvm_km_suballoc(kernel_map, &kmin, &kmax, p.kmem, FALSE,
+	    FALSE, NULL);
+	if (kmem_map == NULL)
+		panic("kva_init: no room for kmem_map of %zu bytes in a kernel "
+		    "VA of %zu", p.kmem, p.kva);
+	kmem_map->name = "kmem_map";
+	pmap_update(pmap_kernel());
+	kva_up = 1;
+	pthread_mutex_unlock(&kva_init_lock);
+	return 0;
+}
+
+/*
+ * kva_fini: undo kva_init.  No other thread may be using kva.
+ */
+void
+kva_fini(void)
+{
+	struct uvmexp keep;
+
+	pthread_mutex_lock(&kva_init_lock);
+	if (!kva_up) {
+		pthread_mutex_unlock(&kva_init_lock);
+		return;
+	}
+	if (kva_params.stats)
+		kva_stats_print(2);
+	uvm_km_fini();
+	uvm_map_fini();
+	uao_fini();
+	uvm_page_fini();
+	pmap_shutdown();
+	keep = uvmexp;
+	memset(&uvmexp, 0, sizeof(uvmexp));
+	uvmexp.pagesize = keep.pagesize;
+	uvmexp.pagemask = keep.pagemask;
+	uvmexp.pageshift = keep.pageshift;
+	kva_kernel_base = 0;
+	kva_up = 0;
+	pthread_mutex_unlock(&kva_init_lock);
+}
+
+int
+kva_initialized(void)
+{
+	return __atomic_load_n(&kva_up, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * kva_drain: wait until background work is done.  All work is
+ * synchronous so far: push any queued pmap changes to the host.
+ */
+void
+kva_drain(void)
+{
+	if (kva_initialized())
+		pmap_update(pmap_kernel());
+}
+
+/*
+ * Pictures of the machine.
+ */
+struct dump_arg {
+	int fd;
+	int depth;
+};
+
+static const char *
+prot_str(vm_prot_t p, char *buf)
+{
+	buf[0] = (p & VM_PROT_READ) ? 'r' : '-';
+	buf[1] = (p & VM_PROT_WRITE) ? 'w' : '-';
+	buf[2] = (p & VM_PROT_EXECUTE) ? 'x' : '-';
+	buf[3] = '\0';
+	return buf;
+}
+
+static int
+dump_entry(const struct vm_map_entry *e, void *arg)
+{
+	struct dump_arg *da = arg;
+	char pb[4];
+	const char *what;
+
+	if (UVM_ET_ISSUBMAP(e))
+		what = e->object.sub_map->name ? e->object.sub_map->name : "submap";
+	else if (e->object.uvm_obj == NULL)
+		what = "(no object)";
+	else if (e->object.uvm_obj == uvm.kernel_object)
+		what = "kernel_object";
+	else if (e->object.uvm_obj == uvmexp.kmem_object)
+		what = "kmem_object";
+	else if (e->object.uvm_obj == uvmexp.mb_object)
+		what = "mb_object";
+	else
+		what = e->object.uvm_obj->pgops && e->object.uvm_obj->pgops->pgo_name ?
+		    e->object.uvm_obj->pgops->pgo_name : "object";
+	kva_printf(da->fd, "%*s%#014lx-%#014lx %10zu KiB %s %s%s\n",
+	    da->depth * 2, "", (unsigned long)e->start, (unsigned long)e->end,
+	    (size_t)(e->end - e->start) >> 10, prot_str(e->protection, pb),
+	    what, e->wired_count ? " wired" : "");
+	if (UVM_ET_ISSUBMAP(e)) {
+		struct dump_arg sub = { da->fd, da->depth + 1 };
+		(void)uvm_map_foreach(e->object.sub_map, dump_entry, &sub);
+	}
+	return 0;
+}
+
+void
+kva_dump(int fd)
+{
+	struct dump_arg da = { fd, 1 };
+
+	if (!kva_initialized()) {
+		kva_printf(fd, "kva: not initialised\n");
+		return;
+	}
+	kva_printf(fd, "kernel_map %#lx-%#lx (%zu MiB), %d entries\n",
+	    (unsigned long)vm_map_min(kernel_map),
+	    (unsigned long)vm_map_max(kernel_map),
+	    (size_t)(vm_map_max(kernel_map) - vm_map_min(kernel_map)) >> 20,
+	    kernel_map->nentries);
+	(void)uvm_map_foreach(kernel_map, dump_entry, &da);
+	kva_stats_print(fd);
+}
+
+void
+kva_stats_print(int fd)
+{
+	long pk = uvmexp.pagesize / 1024;
+
+	kva_printf(fd,
+	    "kva: %d pages of %d KiB: %d free (%d known zero), %d wired, "
+	    "%d active, %d inactive\n"
+	    "kva: zeroed allocations: %ld from zero pages, %ld zeroed\n"
+	    "kva: host mappings: %ld now, %ld peak, limit %ld; "
+	    "%ld host calls\n"
+	    "kva: faults %ld, pageins %ld, swap %d/%d pages\n",
+	    uvmexp.npages, (int)pk, uvmexp.free, uvmexp.zeropages, uvmexp.wired,
+	    uvmexp.active, uvmexp.inactive, uvmexp.pga_zerohit,
+	    uvmexp.pga_zeromiss, uvmexp.hostmaps, uvmexp.hostmaps_peak,
+	    uvmexp.hostmaps_limit, uvmexp.hostcalls, uvmexp.faults,
+	    uvmexp.pageins, uvmexp.swpginuse, uvmexp.swpages);
+}
+
+/*
+ * kva_fault: a handler installed after kva_init hands a fault over.
+ * Until pageable memory arrives (the fault handler), every page kva maps
+ * is mapped for good, so a fault is never kva's to resolve.
+ */
+int
+kva_fault(void *addr, int is_write)
+{
+	(void)addr;
+	(void)is_write;
+	return 0;
+}

@@ -1,0 +1,302 @@
+/*
+ * host.c: the host's system calls, wrapped.
+ *
+ * The only file of kva, with the rest of lib/pmap_posix/, that includes
+ * host headers such as <sys/mman.h>.  Wrappers return 0 or -errno and
+ * restore errno (see host.h).
+ */
+#include "pmap_md.h"
+#include "host.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define KVA_HAVE_VALGRIND 1
+#endif
+#endif
+
+long host_ncalls;
+
+/* SAVE_ERRNO / RESTORE: every wrapper keeps the caller's errno */
+#define HOST_BEGIN int saved_errno_ = errno; int rv_ = 0
+#define HOST_FAIL() (rv_ = -errno)
+#define HOST_END() do { errno = saved_errno_; return rv_; } while (0)
+
+static inline void
+host_count(void)
+{
+	__atomic_fetch_add(&host_ncalls, 1, __ATOMIC_RELAXED);
+}
+
+static int
+host_prot(int vmprot)
+{
+	int p = PROT_NONE;
+
+	if (vmprot & VM_PROT_READ)
+		p |= PROT_READ;
+	if (vmprot & VM_PROT_WRITE)
+		p |= PROT_WRITE;
+	if (vmprot & VM_PROT_EXECUTE)
+		p |= PROT_EXEC;
+	return p;
+}
+
+uintptr_t
+host_reserve(uintptr_t va, size_t len, int *err)
+{
+	int saved = errno;
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+	void *p;
+
+	if (va != 0)
+		flags |= MAP_FIXED;
+	host_count();
+	p = mmap((void *)va, len, PROT_NONE, flags, -1, 0);
+	if (p == MAP_FAILED) {
+		*err = -errno;
+		errno = saved;
+		return 0;
+	}
+	*err = 0;
+	errno = saved;
+	return (uintptr_t)p;
+}
+
+int
+host_map_anon_rw(uintptr_t va, size_t len)
+{
+	HOST_BEGIN;
+	host_count();
+	if (mmap((void *)va, len, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0) ==
+	    MAP_FAILED)
+		HOST_FAIL();
+	HOST_END();
+}
+
+int
+host_map_file(uintptr_t va, size_t len, int prot, int fd, off_t off,
+    int populate)
+{
+	HOST_BEGIN;
+	int flags = MAP_SHARED | MAP_FIXED;
+
+	if (populate)
+		flags |= MAP_POPULATE;
+	host_count();
+	if (mmap((void *)va, len, host_prot(prot), flags, fd, off) ==
+	    MAP_FAILED)
+		HOST_FAIL();
+	HOST_END();
+}
+
+int
+host_protect(uintptr_t va, size_t len, int prot)
+{
+	HOST_BEGIN;
+	host_count();
+	if (mprotect((void *)va, len, host_prot(prot)) != 0)
+		HOST_FAIL();
+	HOST_END();
+}
+
+int
+host_unmap(uintptr_t va, size_t len)
+{
+	HOST_BEGIN;
+	host_count();
+	if (munmap((void *)va, len) != 0)
+		HOST_FAIL();
+	HOST_END();
+}
+
+int
+host_dontneed(uintptr_t va, size_t len)
+{
+	HOST_BEGIN;
+	host_count();
+	if (madvise((void *)va, len, MADV_DONTNEED) != 0)
+		HOST_FAIL();
+	HOST_END();
+}
+
+int
+host_memfd(const char *name)
+{
+	HOST_BEGIN;
+	host_count();
+	rv_ = memfd_create(name, MFD_CLOEXEC);
+	if (rv_ < 0)
+		HOST_FAIL();
+	HOST_END();
+}
+
+int
+host_ftruncate(int fd, off_t len)
+{
+	HOST_BEGIN;
+	host_count();
+	if (ftruncate(fd, len) != 0)
+		HOST_FAIL();
+	HOST_END();
+}
+
+int
+host_punch(int fd, off_t off, off_t len)
+{
+	HOST_BEGIN;
+	host_count();
+	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off,
+	    len) != 0)
+		HOST_FAIL();
+	HOST_END();
+}
+
+int
+host_close(int fd)
+{
+	HOST_BEGIN;
+	host_count();
+	if (close(fd) != 0)
+		HOST_FAIL();
+	HOST_END();
+}
+
+/* read a small decimal file without stdio (stdio may malloc) */
+static long
+read_long_file(const char *path)
+{
+	char buf[64];
+	ssize_t n;
+	long v = 0;
+	int fd, i;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	for (i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++)
+		v = v * 10 + (buf[i] - '0');
+	return i > 0 ? v : -EINVAL;
+}
+
+long
+host_max_map_count(void)
+{
+	int saved = errno;
+	long v = read_long_file("/proc/sys/vm/max_map_count");
+
+	errno = saved;
+	return v > 0 ? v : 65530;
+}
+
+long
+host_count_maps(void)
+{
+	char buf[4096];
+	long lines = 0;
+	ssize_t n, i;
+	int saved = errno;
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		lines = -errno;
+		errno = saved;
+		return lines;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		for (i = 0; i < n; i++)
+			lines += buf[i] == '\n';
+	close(fd);
+	errno = saved;
+	return lines;
+}
+
+/*
+ * The wrappers MI code may use (pmap_md.h).
+ */
+long
+kva_host_pagesize(void)
+{
+	return sysconf(_SC_PAGESIZE);
+}
+
+size_t
+kva_host_physmem(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES);
+	long psz = sysconf(_SC_PAGESIZE);
+
+	if (pages <= 0 || psz <= 0)
+		return (size_t)1 << 30;
+	return (size_t)pages * (size_t)psz;
+}
+
+int
+kva_host_on_valgrind(void)
+{
+#ifdef KVA_HAVE_VALGRIND
+	return RUNNING_ON_VALGRIND ? 1 : 0;
+#else
+	return 0;
+#endif
+}
+
+ssize_t
+kva_host_write(int fd, const void *buf, size_t len)
+{
+	int saved = errno;
+	const char *p = buf;
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = write(fd, p + done, len - done);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		done += (size_t)n;
+	}
+	errno = saved;
+	return (ssize_t)done;
+}
+
+void
+kva_host_abort(void)
+{
+	abort();
+}
+
+long
+kva_host_gettid(void)
+{
+	return syscall(SYS_gettid);
+}
+
+uint64_t
+kva_host_nanotime(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+const char *
+kva_host_getenv(const char *name)
+{
+	return getenv(name);
+}

@@ -1,0 +1,38 @@
+/*
+ * host.h: thin wrappers over the host's system calls, private to
+ * lib/pmap_posix/.
+ *
+ * Every wrapper returns 0 (or a value) on success and -errno on failure,
+ * and leaves errno as it found it: the malloc shim calls through here and
+ * must not disturb the program's errno.  hostcalls counts every call, for
+ * the statistics.
+ */
+#ifndef KVA_HOST_H
+#define KVA_HOST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* reserve len bytes of PROT_NONE, MAP_NORESERVE address space; at va if
+ * va != 0 (MAP_FIXED).  => address, or 0 with *err = -errno */
+uintptr_t host_reserve(uintptr_t va, size_t len, int *err);
+/* anonymous read-write memory at va (MAP_FIXED, NORESERVE) */
+int host_map_anon_rw(uintptr_t va, size_t len);
+/* map len bytes of fd at offset off to va, shared, fixed; prot is a
+ * VM_PROT_* mask; populate pre-faults the pages */
+int host_map_file(uintptr_t va, size_t len, int prot, int fd, off_t off,
+    int populate);
+int host_protect(uintptr_t va, size_t len, int prot);
+int host_unmap(uintptr_t va, size_t len);
+int host_dontneed(uintptr_t va, size_t len);
+int host_memfd(const char *name);
+int host_ftruncate(int fd, off_t len);
+int host_punch(int fd, off_t off, off_t len);
+int host_close(int fd);
+long host_max_map_count(void);
+long host_count_maps(void);	/* lines of /proc/self/maps, or -errno */
+
+extern long host_ncalls;	/* system calls made through here */
+
+#endif /* KVA_HOST_H */

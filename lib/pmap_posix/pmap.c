@@ -1,0 +1,987 @@
+/*
+ * pmap.c: pmap(9) over mmap of a memfd, for the kernel pmap of kva.
+ *
+ * Theory of operation.
+ *
+ * 1. The machine.  pmap_bootstrap reserves the kernel VA as one
+ *    PROT_NONE, MAP_NORESERVE region aligned to 2 MiB, creates a memfd
+ *    (MFD_CLOEXEC) as physical memory, and reserves a second region, the
+ *    direct map, into which each segment of the memfd is mapped read-write
+ *    once, as it is grown.  A physical address is a byte offset in the
+ *    memfd.  The first part of the kernel VA, [kva_base, virtual_avail),
+ *    is the bootstrap region: anonymous read-write memory for the page
+ *    table, the vm_page array, the page hash and the VM's pools.
+ *
+ * 2. The page table.  A flat array of 64-bit PTEs, one per page of
+ *    kernel VA (NORESERVE, so it costs only what is touched).  Each PTE
+ *    holds the software mapping (valid, frame, protection, wired) and what
+ *    the host has at that page now (nothing, this frame, or a stale
+ *    frame) with the host's protection.  Software state changes at once;
+ *    the host follows at pmap_update.
+ *
+ * 3. Batching.  pmap_enter, pmap_remove, pmap_protect and friends only
+ *    edit PTEs and queue the touched range.  pmap_update walks the queued
+ *    ranges and issues one host call per run: one mmap(MAP_SHARED|
+ *    MAP_FIXED|MAP_POPULATE) per run of contiguous VA with contiguous
+ *    frames and equal protection, one mprotect per run whose frame is
+ *    unchanged, one PROT_NONE anonymous mmap per run to take away.  Per
+ *    page that is 10-19 times cheaper than a call a page (ARCHITECTURE.md).
+ *
+ * 4. Host mappings (VMAs).  The host merges neighbouring mappings when
+ *    VA and file offset are both contiguous and the protections agree.
+ *    So the number of VMAs in the kernel VA equals the number of
+ *    "boundaries": pages i-1, i whose keys differ, where the key of a page
+ *    is 0 when unmapped and (frame - i, protection) when mapped.  The pmap
+ *    keeps that count exactly as PTEs change (O(1) per PTE).
+ *    pmap_enter(PMAP_CANFAIL) refuses, with ENOMEM and nothing changed, a
+ *    mapping that would take the count over the limit: the host's
+ *    vm.max_map_count less headroom for the rest of the process.  Removal
+ *    never needs a new VMA budget, so rollback always succeeds.
+ *
+ * 5. pv lists.  Every mapping of a managed page is on the page's pv list
+ *    (the first one inside the vm_page, the rest from a pool), so that
+ *    pmap_page_protect reaches them all.
+ *
+ * 6. The direct map and RSS.  The host counts a page once per mapping in
+ *    RSS.  pmap_zero_page and pmap_copy_page write through the direct map;
+ *    a page so written is marked PMD_DMAP, and when it is (or already
+ *    was) mapped at a kernel VA its direct-map PTEs are dropped with
+ *    MADV_DONTNEED in the next pmap_update, so that no page stays mapped
+ *    twice.  Pool pages live in the direct map only.
+ *
+ * 7. Referenced and modified bits.  Kept in vm_page.mdflags.  pmap_enter's
+ *    access type sets them.  Clearing one marks the page PMD_EMUL: its
+ *    non-wired mappings then get no access (not referenced) or read-only
+ *    (not modified) on the host, and the fault handler sets the bit and
+ *    restores access (uvm_fault).
+ *
+ * Locking: one lock, pm_lock, for the PTEs, pv lists, queues and counts
+ * (rank 5 in kva_impl.h).  It is held across the host calls of an
+ * update; they are short.  Host execute permission is never granted: the
+ * host mappings are W^X, VM_PROT_EXECUTE is kept in the PTE only.
+ */
+#include "pmap_md.h"
+#include "host.h"
+
+/* PTE layout */
+#define PTE_PROT	0x7ULL		/* software protection (VM_PROT_*) */
+#define PTE_V		0x8ULL		/* valid software mapping */
+#define PTE_W		0x10ULL		/* wired */
+#define PTE_HPROT_SHIFT	5		/* host protection, 3 bits */
+#define PTE_HPROT	(0x7ULL << PTE_HPROT_SHIFT)
+#define PTE_HK_SHIFT	8		/* what the host has, 2 bits */
+#define PTE_HK		(0x3ULL << PTE_HK_SHIFT)
+#define HK_NONE		0ULL		/* reservation (PROT_NONE) */
+#define HK_CUR		1ULL		/* this PTE's frame */
+#define HK_STALE	2ULL		/* some other frame: must be replaced */
+#define PTE_PFN_SHIFT	12
+
+#define PTE_PFN(p)	((p) >> PTE_PFN_SHIFT)
+#define PTE_HKIND(p)	(((p) & PTE_HK) >> PTE_HK_SHIFT)
+#define PTE_HPROTV(p)	((int)(((p) & PTE_HPROT) >> PTE_HPROT_SHIFT))
+
+/* vm_page.mdflags */
+#define PMD_REF		0x01	/* referenced */
+#define PMD_MOD		0x02	/* modified */
+#define PMD_EMUL	0x04	/* access restricted to catch ref/mod */
+#define PMD_DMAP	0x08	/* may be populated in the direct map */
+
+#define DQ_MAX		128	/* queued ranges before a forced flush */
+#define DROPQ_MAX	512	/* queued direct-map drops */
+#define SEG_SIZE	((size_t)64 << 20)	/* physical memory grows by this */
+#define KVA_ALIGN	((size_t)2 << 20)
+
+struct pv_entry {
+	struct pv_entry *next;
+	vaddr_t va;
+};
+
+struct pmap {
+	int refs;
+};
+
+static struct pmap kernel_pmap_store;
+
+static struct {
+	/* (C) from bootstrap on */
+	vaddr_t kva_base, kva_end;
+	size_t kva_npages;
+	vaddr_t boot_end;
+	uint64_t *pte;
+	int memfd;
+	vaddr_t dmap_base;
+	size_t phys_cap;
+	int booted;
+	/* (B) boot_lock */
+	kmutex_t boot_lock;
+	char *boot_cur;
+	/* (F) free page lock, held by the caller of pmap_physmem_grow */
+	size_t phys_size;
+	/* (P) pm_lock */
+	kmutex_t lock;
+	struct { size_t s, e; } dq[DQ_MAX];
+	int ndq;
+	size_t dropq[DROPQ_MAX];
+	int ndrop;
+	long nbound;
+	long vma_base;
+	long vma_limit;
+	int sync_error;
+	struct kva_pool pv_pool;
+} pm;
+
+#define PM_LOCK()   mutex_enter(&pm.lock)
+#define PM_UNLOCK() mutex_exit(&pm.lock)
+
+static int pmap_sync_locked(void);
+
+/*
+ * Small helpers.
+ */
+static inline size_t
+va_to_idx(vaddr_t va)
+{
+	return (size_t)((va - pm.kva_base) >> PAGE_SHIFT);
+}
+
+static inline vaddr_t
+idx_to_va(size_t idx)
+{
+	return pm.kva_base + ((vaddr_t)idx << PAGE_SHIFT);
+}
+
+static inline int
+va_in_kva(vaddr_t va)
+{
+	return va >= pm.boot_end && va < pm.kva_end;
+}
+
+static inline struct vm_page *
+pfn_to_page(uint64_t pfn)
+{
+	return &vm_page_array[pfn];
+}
+
+/* effective host protection of a valid PTE: W^X, and ref/mod emulation */
+static inline int
+pte_eprot(uint64_t p)
+{
+	int prot = (int)(p & PTE_PROT) & VM_PROT_DEFAULT;
+	uint8_t md;
+
+	if (p & PTE_W)
+		return prot;
+	md = pfn_to_page(PTE_PFN(p))->mdflags;
+	if (md & PMD_EMUL) {
+		if ((md & PMD_REF) == 0)
+			return VM_PROT_NONE;
+		if ((md & PMD_MOD) == 0)
+			prot &= ~VM_PROT_WRITE;
+	}
+	return prot;
+}
+
+/* merge key of page idx (section 4); 0 = unmapped */
+static inline uint64_t
+pte_key(size_t idx)
+{
+	uint64_t p = pm.pte[idx];
+
+	if ((p & PTE_V) == 0)
+		return 0;
+	return ((PTE_PFN(p) - idx) << 4) | (uint64_t)pte_eprot(p) | 8;
+}
+
+/* is there a VMA boundary between pages idx-1 and idx? */
+static inline long
+pte_bound(size_t idx)
+{
+	if (idx == 0 || idx >= pm.kva_npages)
+		return 0;
+	return pte_key(idx - 1) != pte_key(idx);
+}
+
+static inline void
+pte_write(size_t idx, uint64_t nv)
+{
+	long before = pte_bound(idx) + pte_bound(idx + 1);
+
+	pm.pte[idx] = nv;
+	pm.nbound += pte_bound(idx) + pte_bound(idx + 1) - before;
+}
+
+static inline long
+vma_count_locked(void)
+{
+	return pm.vma_base + pm.nbound;
+}
+
+/* queue [s, e) (page indices) for the next update */
+static void
+dq_add(size_t s, size_t e)
+{
+	if (pm.ndq > 0) {
+		size_t ls = pm.dq[pm.ndq - 1].s, le = pm.dq[pm.ndq - 1].e;
+		if (s <= le && e >= ls) {
+			pm.dq[pm.ndq - 1].s = s < ls ? s : ls;
+			pm.dq[pm.ndq - 1].e = e > le ? e : le;
+			return;
+		}
+	}
+	if (pm.ndq == DQ_MAX) {
+		int rv = pmap_sync_locked();
+		if (rv != 0)
+			pm.sync_error = rv;
+	}
+	pm.dq[pm.ndq].s = s;
+	pm.dq[pm.ndq].e = e;
+	pm.ndq++;
+}
+
+static void
+dropq_flush(void)
+{
+	int i = 0;
+
+	while (i < pm.ndrop) {
+		size_t first = pm.dropq[i];
+		int j = i + 1;
+
+		while (j < pm.ndrop && pm.dropq[j] == first + (size_t)(j - i))
+			j++;
+		(void)host_dontneed(pm.dmap_base + ptoa(first),
+		    (size_t)(j - i) << PAGE_SHIFT);
+		i = j;
+	}
+	pm.ndrop = 0;
+}
+
+/* the page's direct-map PTEs should go: it is mapped at a kernel VA */
+static void
+dropq_add(struct vm_page *pg)
+{
+	pg->mdflags &= ~PMD_DMAP;
+	if (pm.ndrop == DROPQ_MAX)
+		dropq_flush();
+	pm.dropq[pm.ndrop++] = vm_page_index(pg);
+}
+
+/*
+ * pv lists.
+ */
+static int
+pv_add(struct vm_page *pg, vaddr_t va)
+{
+	struct pv_entry *pv;
+
+	if (pg->pv.va == 0) {
+		pg->pv.va = va;
+		return 0;
+	}
+	pv = kva_pool_get(&pm.pv_pool);
+	if (pv == NULL)
+		return ENOMEM;
+	pv->va = va;
+	pv->next = pg->pv.next;
+	pg->pv.next = pv;
+	return 0;
+}
+
+static void
+pv_remove(struct vm_page *pg, vaddr_t va)
+{
+	struct pv_entry *pv, **pvp;
+
+	if (pg->pv.va == va) {
+		pv = pg->pv.next;
+		if (pv != NULL) {
+			pg->pv.va = pv->va;
+			pg->pv.next = pv->next;
+			kva_pool_put(&pm.pv_pool, pv);
+		} else {
+			pg->pv.va = 0;
+		}
+		return;
+	}
+	for (pvp = &pg->pv.next; (pv = *pvp) != NULL; pvp = &pv->next) {
+		if (pv->va == va) {
+			*pvp = pv->next;
+			kva_pool_put(&pm.pv_pool, pv);
+			return;
+		}
+	}
+	panic("pv_remove(%p, %#lx): no such mapping of pa %#lx", (void *)pg,
+	    (unsigned long)va, (unsigned long)pg->phys_addr);
+}
+
+/* visit every kernel VA at which pg is mapped */
+#define PV_FOREACH(pg, va, pv) \
+	for ((pv) = NULL, (va) = (pg)->pv.va; (va) != 0; \
+	    (pv) = (pv) == NULL ? (pg)->pv.next : (pv)->next, \
+	    (va) = (pv) == NULL ? 0 : (pv)->va)
+
+/*
+ * Bootstrap.
+ */
+void *
+pmap_bootstrap_alloc(size_t size)
+{
+	char *p;
+
+	size = (size + 63) & ~(size_t)63;
+	mutex_enter(&pm.boot_lock);
+	if (pm.boot_cur == NULL ||
+	    size > (size_t)((char *)pm.boot_end - pm.boot_cur)) {
+		mutex_exit(&pm.boot_lock);
+		return NULL;
+	}
+	p = pm.boot_cur;
+	pm.boot_cur += size;
+	mutex_exit(&pm.boot_lock);
+	return p;
+}
+
+int
+pmap_bootstrap(const struct kva_params *p, struct pmap_bootinfo *bi)
+{
+	size_t kva_size, cap, boot_size, pte_bytes, pg_bytes, pools;
+	uintptr_t raw, base;
+	int error;
+	long maxmap, inuse;
+
+	KASSERT(!pm.booted);
+	memset(&pm, 0, sizeof(pm));
+	pm.memfd = -1;
+	mutex_init(&pm.lock);
+	mutex_init(&pm.boot_lock);
+
+	kva_size = (p->kva + KVA_ALIGN - 1) & ~(KVA_ALIGN - 1);
+	cap = round_page(p->physmem);
+	if (kva_size < ((size_t)64 << 20) || cap < ((size_t)1 << 20))
+		return -EINVAL;
+
+	pte_bytes = (kva_size >> PAGE_SHIFT) * sizeof(uint64_t);
+	pg_bytes = (cap >> PAGE_SHIFT) * sizeof(struct vm_page);
+	pools = ((size_t)16 << 20) + kva_size / 64 +
+	    (cap >> PAGE_SHIFT) * sizeof(void *);
+	boot_size = (pte_bytes + pg_bytes + pools + KVA_ALIGN - 1) &
+	    ~(KVA_ALIGN - 1);
+	if (boot_size >= kva_size / 2)
+		return -EINVAL;		/* kva too small for this physmem */
+
+	error = host_memfd("kva-physmem");
+	if (error < 0)
+		return error;
+	pm.memfd = error;
+
+	/* the kernel VA, aligned to 2 MiB */
+	raw = host_reserve(0, kva_size + KVA_ALIGN, &error);
+	if (raw == 0)
+		goto fail_fd;
+	base = (raw + KVA_ALIGN - 1) & ~(uintptr_t)(KVA_ALIGN - 1);
+	if (base > raw)
+		(void)host_unmap(raw, base - raw);
+	if (base + kva_size < raw + kva_size + KVA_ALIGN)
+		(void)host_unmap(base + kva_size,
+		    raw + kva_size + KVA_ALIGN - (base + kva_size));
+
+	/* the direct map */
+	pm.dmap_base = host_reserve(0, cap, &error);
+	if (pm.dmap_base == 0)
+		goto fail_kva;
+
+	/* the bootstrap region */
+	error = host_map_anon_rw(base, boot_size);
+	if (error != 0)
+		goto fail_dmap;
+
+	pm.kva_base = base;
+	pm.kva_end = base + kva_size;
+	pm.kva_npages = kva_size >> PAGE_SHIFT;
+	pm.boot_end = base + boot_size;
+	pm.boot_cur = (char *)base;
+	pm.phys_cap = cap;
+	pm.phys_size = 0;
+	pm.pte = pmap_bootstrap_alloc(pte_bytes);
+	bi->pages = pmap_bootstrap_alloc(pg_bytes);
+	KASSERT(pm.pte != NULL && bi->pages != NULL);
+	kva_pool_init(&pm.pv_pool, sizeof(struct pv_entry), "pvpl");
+
+	/*
+	 * VMAs: the bootstrap region, the rest of the kernel VA, the direct
+	 * map's mapped part and reservation.  The limit leaves the rest of
+	 * the process its own mappings and headroom.
+	 */
+	pm.vma_base = 4;
+	maxmap = host_max_map_count();
+	inuse = host_count_maps();
+	if (inuse < 0)
+		inuse = 0;
+	pm.vma_limit = maxmap - inuse - (maxmap / 8 > 1024 ? maxmap / 8 : 1024);
+	if (p->max_vmas > 0 && p->max_vmas < pm.vma_limit)
+		pm.vma_limit = p->max_vmas;
+	if (pm.vma_limit < 64)
+		pm.vma_limit = 64;
+	uvmexp.hostmaps_limit = pm.vma_limit;
+	uvmexp.hostmaps = uvmexp.hostmaps_peak = pm.vma_base;
+
+	kernel_pmap_store.refs = 1;
+	pm.booted = 1;
+
+	bi->kva_base = pm.kva_base;
+	bi->kva_end = pm.kva_end;
+	bi->virtual_avail = pm.boot_end;
+	bi->npages_max = cap >> PAGE_SHIFT;
+	return 0;
+
+fail_dmap:
+	(void)host_unmap(pm.dmap_base, cap);
+fail_kva:
+	(void)host_unmap(base, kva_size);
+fail_fd:
+	(void)host_close(pm.memfd);
+	pm.memfd = -1;
+	return error;
+}
+
+void
+pmap_shutdown(void)
+{
+	if (!pm.booted)
+		return;
+	(void)host_unmap(pm.kva_base, pm.kva_end - pm.kva_base);
+	(void)host_unmap(pm.dmap_base, pm.phys_cap);
+	(void)host_close(pm.memfd);
+	mutex_destroy(&pm.lock);
+	mutex_destroy(&pm.boot_lock);
+	memset(&pm, 0, sizeof(pm));
+	pm.memfd = -1;
+}
+
+/*
+ * pmap_physmem_grow: see pmap_md.h.  The caller holds the free page lock.
+ */
+int
+pmap_physmem_grow(size_t *first, size_t *n)
+{
+	size_t cur = pm.phys_size, seg;
+	int error;
+
+	if (cur >= pm.phys_cap)
+		return -ENOMEM;
+	seg = pm.phys_cap - cur < SEG_SIZE ? pm.phys_cap - cur : SEG_SIZE;
+	error = host_ftruncate(pm.memfd, (off_t)(cur + seg));
+	if (error != 0)
+		return error;
+	error = host_map_file(pm.dmap_base + cur, seg, VM_PROT_DEFAULT,
+	    pm.memfd, (off_t)cur, 0);
+	if (error != 0) {
+		(void)host_ftruncate(pm.memfd, (off_t)cur);
+		return error;
+	}
+	pm.phys_size = cur + seg;
+	*first = cur >> PAGE_SHIFT;
+	*n = seg >> PAGE_SHIFT;
+	return 0;
+}
+
+vaddr_t
+pmap_direct_map(paddr_t pa)
+{
+	return pm.dmap_base + pa;
+}
+
+void
+pmap_set_vma_limit(long limit)
+{
+	PM_LOCK();
+	pm.vma_limit = limit;
+	uvmexp.hostmaps_limit = limit;
+	PM_UNLOCK();
+}
+
+long
+pmap_vma_count(void)
+{
+	long n;
+
+	PM_LOCK();
+	n = vma_count_locked();
+	PM_UNLOCK();
+	return n;
+}
+
+bool
+pmap_page_is_mapped(struct vm_page *pg)
+{
+	bool mapped;
+
+	PM_LOCK();
+	mapped = pg->pv.va != 0;
+	PM_UNLOCK();
+	return mapped;
+}
+
+pmap_t
+pmap_kernel(void)
+{
+	return &kernel_pmap_store;
+}
+
+void
+pmap_reference(pmap_t pmap)
+{
+	__atomic_fetch_add(&pmap->refs, 1, __ATOMIC_RELAXED);
+}
+
+void
+pmap_destroy(pmap_t pmap)
+{
+	/* the kernel pmap lives as long as kva */
+	__atomic_fetch_sub(&pmap->refs, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * pmap_enter: map pa at va with prot.
+ * => flags: PMAP_WIRED, PMAP_CANFAIL, and the access type (VM_PROT_*)
+ *    which sets the referenced/modified bits.
+ * => returns 0, or ENOMEM (only with PMAP_CANFAIL) when the host mapping
+ *    budget or the pv pool is exhausted; nothing is changed then.
+ * => takes effect on the host at pmap_update.
+ */
+int
+pmap_enter(pmap_t pmap, vaddr_t va, paddr_t pa, vm_prot_t prot,
+    unsigned flags)
+{
+	struct vm_page *pg = PHYS_TO_VM_PAGE(pa);
+	uint64_t pfn = pa >> PAGE_SHIFT, old, nv;
+	size_t idx;
+	int access = (int)(flags & PMAP_PROT_MASK) & VM_PROT_ALL;
+
+	(void)pmap;
+	if (KVA_UNLIKELY(!va_in_kva(va) || (va & PAGE_MASK) != 0))
+		panic("pmap_enter(%p, %#lx, %#lx, %d, %#x): bad va",
+		    (void *)pmap, (unsigned long)va, (unsigned long)pa, prot,
+		    flags);
+	idx = va_to_idx(va);
+
+	PM_LOCK();
+	old = pm.pte[idx];
+	if (access & VM_PROT_WRITE)
+		pg->mdflags |= PMD_REF | PMD_MOD;
+	else if (access)
+		pg->mdflags |= PMD_REF;
+	nv = (pfn << PTE_PFN_SHIFT) | PTE_V | ((uint64_t)prot & PTE_PROT) |
+	    ((flags & PMAP_WIRED) ? PTE_W : 0);
+	if ((old & PTE_V) && PTE_PFN(old) == pfn) {
+		/* same page: new protection or wiring */
+		nv |= old & (PTE_HK | PTE_HPROT);
+		pte_write(idx, nv);
+	} else {
+		uint64_t hk = PTE_HKIND(old) == HK_NONE ? HK_NONE : HK_STALE;
+
+		if (flags & PMAP_CANFAIL) {
+			/* would this mapping take the VMA count over? */
+			uint64_t save = pm.pte[idx];
+			long nb = pm.nbound, grow;
+
+			pte_write(idx, nv);
+			grow = pm.nbound - nb;
+			pm.pte[idx] = save;
+			pm.nbound = nb;
+			if (grow > 0 &&
+			    vma_count_locked() + grow > pm.vma_limit) {
+				PM_UNLOCK();
+				return ENOMEM;
+			}
+		}
+		if (pv_add(pg, va) != 0) {
+			PM_UNLOCK();
+			if (flags & PMAP_CANFAIL)
+				return ENOMEM;
+			panic("pmap_enter(%#lx, %#lx): out of pv entries",
+			    (unsigned long)va, (unsigned long)pa);
+		}
+		if (old & PTE_V)
+			pv_remove(pfn_to_page(PTE_PFN(old)), va);
+		nv |= hk << PTE_HK_SHIFT;
+		pte_write(idx, nv);
+		if (pg->mdflags & PMD_DMAP)
+			dropq_add(pg);
+	}
+	dq_add(idx, idx + 1);
+	PM_UNLOCK();
+	return 0;
+}
+
+void
+pmap_kenter_pa(vaddr_t va, paddr_t pa, vm_prot_t prot, unsigned flags)
+{
+	(void)pmap_enter(pmap_kernel(), va, pa, prot,
+	    (flags & ~PMAP_CANFAIL) | PMAP_WIRED);
+}
+
+/* remove the mappings of [s, e) (indices); pm_lock held */
+static void
+remove_range_locked(size_t s, size_t e)
+{
+	size_t idx, lo = e, hi = s;
+
+	for (idx = s; idx < e; idx++) {
+		uint64_t p = pm.pte[idx];
+
+		if ((p & (PTE_V | PTE_HK)) == 0)
+			continue;
+		if (p & PTE_V) {
+			pv_remove(pfn_to_page(PTE_PFN(p)), idx_to_va(idx));
+			pte_write(idx, p & (PTE_HK | PTE_HPROT));
+		}
+		if (idx < lo)
+			lo = idx;
+		hi = idx + 1;
+	}
+	if (lo < hi)
+		dq_add(lo, hi);
+}
+
+static void
+check_range(const char *fn, vaddr_t sva, vaddr_t eva)
+{
+	if (KVA_UNLIKELY(sva > eva || (sva & PAGE_MASK) || (eva & PAGE_MASK) ||
+	    (sva != eva && (!va_in_kva(sva) || eva > pm.kva_end))))
+		panic("%s(%#lx, %#lx): bad range", fn, (unsigned long)sva,
+		    (unsigned long)eva);
+}
+
+void
+pmap_remove(pmap_t pmap, vaddr_t sva, vaddr_t eva)
+{
+	(void)pmap;
+	check_range("pmap_remove", sva, eva);
+	if (sva == eva)
+		return;
+	PM_LOCK();
+	remove_range_locked(va_to_idx(sva), va_to_idx(eva));
+	PM_UNLOCK();
+}
+
+void
+pmap_kremove(vaddr_t va, vsize_t size)
+{
+	pmap_remove(pmap_kernel(), va, va + size);
+}
+
+/*
+ * pmap_protect: set the protection of the valid mappings in [sva, eva);
+ * VM_PROT_NONE (no read) removes them.
+ */
+void
+pmap_protect(pmap_t pmap, vaddr_t sva, vaddr_t eva, vm_prot_t prot)
+{
+	size_t idx, s, e;
+
+	check_range("pmap_protect", sva, eva);
+	if ((prot & VM_PROT_READ) == 0) {
+		pmap_remove(pmap, sva, eva);
+		return;
+	}
+	s = va_to_idx(sva);
+	e = va_to_idx(eva);
+	PM_LOCK();
+	for (idx = s; idx < e; idx++) {
+		uint64_t p = pm.pte[idx];
+
+		if ((p & PTE_V) && (p & PTE_PROT) != (uint64_t)prot)
+			pte_write(idx, (p & ~PTE_PROT) | (uint64_t)prot);
+	}
+	if (s < e)
+		dq_add(s, e);
+	PM_UNLOCK();
+}
+
+void
+pmap_unwire(pmap_t pmap, vaddr_t va)
+{
+	size_t idx;
+
+	(void)pmap;
+	check_range("pmap_unwire", va, va + PAGE_SIZE);
+	idx = va_to_idx(va);
+	PM_LOCK();
+	if (pm.pte[idx] & PTE_V) {
+		pte_write(idx, pm.pte[idx] & ~PTE_W);
+		dq_add(idx, idx + 1);
+	}
+	PM_UNLOCK();
+}
+
+/*
+ * pmap_page_protect: lower the protection of every mapping of pg.
+ * => VM_PROT_NONE removes them all; a protection without write makes
+ *    them read-only; one with write changes nothing.
+ */
+void
+pmap_page_protect(struct vm_page *pg, vm_prot_t prot)
+{
+	vaddr_t va;
+	struct pv_entry *pv;
+
+	if (prot & VM_PROT_WRITE)
+		return;
+	PM_LOCK();
+	if ((prot & VM_PROT_READ) == 0) {
+		while ((va = pg->pv.va) != 0)
+			remove_range_locked(va_to_idx(va), va_to_idx(va) + 1);
+	} else {
+		PV_FOREACH(pg, va, pv) {
+			size_t idx = va_to_idx(va);
+			uint64_t p = pm.pte[idx];
+
+			pte_write(idx, (p & ~PTE_PROT) |
+			    ((p & PTE_PROT) & (uint64_t)prot));
+			dq_add(idx, idx + 1);
+		}
+	}
+	PM_UNLOCK();
+}
+
+bool
+pmap_extract(pmap_t pmap, vaddr_t va, paddr_t *pap)
+{
+	uint64_t p;
+
+	(void)pmap;
+	if (va >= pm.dmap_base && va < pm.dmap_base + pm.phys_size) {
+		if (pap != NULL)
+			*pap = va - pm.dmap_base;
+		return true;
+	}
+	if (!va_in_kva(va))
+		return false;
+	p = __atomic_load_n(&pm.pte[va_to_idx(va)], __ATOMIC_RELAXED);
+	if ((p & PTE_V) == 0)
+		return false;
+	if (pap != NULL)
+		*pap = (PTE_PFN(p) << PAGE_SHIFT) | (va & PAGE_MASK);
+	return true;
+}
+
+/*
+ * Referenced and modified bits (section 7).
+ */
+bool
+pmap_is_modified(struct vm_page *pg)
+{
+	return (__atomic_load_n(&pg->mdflags, __ATOMIC_RELAXED) & PMD_MOD) != 0;
+}
+
+bool
+pmap_is_referenced(struct vm_page *pg)
+{
+	return (__atomic_load_n(&pg->mdflags, __ATOMIC_RELAXED) & PMD_REF) != 0;
+}
+
+/* change pg's mdflags, keeping the VMA count and the host in step */
+static bool
+md_change(struct vm_page *pg, uint8_t set, uint8_t clear, uint8_t test)
+{
+	struct pv_entry *pv;
+	vaddr_t va;
+	bool was;
+
+	PM_LOCK();
+	was = (pg->mdflags & test) != 0;
+	PV_FOREACH(pg, va, pv) {
+		size_t idx = va_to_idx(va);
+		pm.nbound -= pte_bound(idx) + pte_bound(idx + 1);
+	}
+	pg->mdflags = (uint8_t)((pg->mdflags | set) & ~clear);
+	PV_FOREACH(pg, va, pv) {
+		size_t idx = va_to_idx(va);
+		pm.nbound += pte_bound(idx) + pte_bound(idx + 1);
+		dq_add(idx, idx + 1);
+	}
+	PM_UNLOCK();
+	return was;
+}
+
+bool
+pmap_clear_modify(struct vm_page *pg)
+{
+	return md_change(pg, PMD_EMUL, PMD_MOD, PMD_MOD);
+}
+
+bool
+pmap_clear_reference(struct vm_page *pg)
+{
+	return md_change(pg, PMD_EMUL, PMD_REF, PMD_REF);
+}
+
+/* pmap_set_referenced_modified: the fault handler saw an access */
+void pmap_emulate_access(struct vm_page *pg, vm_prot_t access);
+void
+pmap_emulate_access(struct vm_page *pg, vm_prot_t access)
+{
+	uint8_t set = (access & VM_PROT_WRITE) ? PMD_REF | PMD_MOD : PMD_REF;
+
+	(void)md_change(pg, set, 0, 0);
+}
+
+/*
+ * Zeroing and copying, through the direct map (section 6).
+ */
+static void
+note_dmap_use(struct vm_page *pg)
+{
+	PM_LOCK();
+	if (pg->pv.va != 0)
+		dropq_add(pg);
+	else
+		pg->mdflags |= PMD_DMAP;
+	PM_UNLOCK();
+}
+
+void
+pmap_zero_page(paddr_t pa)
+{
+	memset((void *)(pm.dmap_base + pa), 0, PAGE_SIZE);
+	note_dmap_use(PHYS_TO_VM_PAGE(pa));
+}
+
+void
+pmap_copy_page(paddr_t src, paddr_t dst)
+{
+	memcpy((void *)(pm.dmap_base + dst), (void *)(pm.dmap_base + src),
+	    PAGE_SIZE);
+	note_dmap_use(PHYS_TO_VM_PAGE(src));
+	note_dmap_use(PHYS_TO_VM_PAGE(dst));
+}
+
+vaddr_t
+pmap_map_poolpage(paddr_t pa)
+{
+	struct vm_page *pg = PHYS_TO_VM_PAGE(pa);
+
+	__atomic_fetch_or(&pg->mdflags, PMD_DMAP, __ATOMIC_RELAXED);
+	return pm.dmap_base + pa;
+}
+
+paddr_t
+pmap_unmap_poolpage(vaddr_t va)
+{
+	return va - pm.dmap_base;
+}
+
+/*
+ * Update (section 3).
+ */
+enum { ACT_NOP, ACT_MAP, ACT_PROT, ACT_UNMAP };
+
+static inline int
+pte_action(uint64_t p, int *eprot)
+{
+	uint64_t hk = PTE_HKIND(p);
+
+	if (p & PTE_V) {
+		*eprot = pte_eprot(p);
+		if (hk == HK_CUR)
+			return PTE_HPROTV(p) == *eprot ? ACT_NOP : ACT_PROT;
+		return ACT_MAP;
+	}
+	*eprot = VM_PROT_NONE;
+	return hk == HK_NONE ? ACT_NOP : ACT_UNMAP;
+}
+
+static int
+sync_range(size_t s, size_t e)
+{
+	size_t i = s, j;
+	int error = 0;
+
+	while (i < e) {
+		int ep, ep2, act = pte_action(pm.pte[i], &ep), rv = 0;
+		uint64_t pfn = PTE_PFN(pm.pte[i]);
+
+		for (j = i + 1; j < e; j++) {
+			uint64_t p = pm.pte[j];
+
+			if (pte_action(p, &ep2) != act || ep2 != ep)
+				break;
+			if (act == ACT_MAP && PTE_PFN(p) != pfn + (j - i))
+				break;
+		}
+		switch (act) {
+		case ACT_MAP:
+			rv = host_map_file(idx_to_va(i), (j - i) << PAGE_SHIFT,
+			    ep, pm.memfd, (off_t)(pfn << PAGE_SHIFT), 1);
+			break;
+		case ACT_PROT:
+			rv = host_protect(idx_to_va(i), (j - i) << PAGE_SHIFT, ep);
+			break;
+		case ACT_UNMAP:
+			if (host_reserve(idx_to_va(i), (j - i) << PAGE_SHIFT,
+			    &rv) != 0)
+				rv = 0;
+			break;
+		default:
+			break;
+		}
+		if (rv != 0) {
+			error = rv;
+		} else if (act != ACT_NOP) {
+			size_t k;
+			uint64_t hk = act == ACT_UNMAP ? HK_NONE : HK_CUR;
+
+			for (k = i; k < j; k++)
+				pm.pte[k] = (pm.pte[k] & ~(PTE_HK | PTE_HPROT)) |
+				    (hk << PTE_HK_SHIFT) |
+				    ((uint64_t)ep << PTE_HPROT_SHIFT);
+		}
+		i = j;
+	}
+	return error;
+}
+
+static int
+pmap_sync_locked(void)
+{
+	int i, error = pm.sync_error;
+	long n;
+
+	for (i = 0; i < pm.ndq; i++) {
+		int rv = sync_range(pm.dq[i].s, pm.dq[i].e);
+		if (rv != 0)
+			error = rv;
+	}
+	pm.ndq = 0;
+	pm.sync_error = 0;
+	dropq_flush();
+	n = vma_count_locked();
+	uvmexp.hostmaps = n;
+	if (n > uvmexp.hostmaps_peak)
+		uvmexp.hostmaps_peak = n;
+	uvmexp.hostcalls = host_ncalls;
+	return error;
+}
+
+int
+pmap_sync(pmap_t pmap)
+{
+	int error;
+
+	(void)pmap;
+	PM_LOCK();
+	error = pmap_sync_locked();
+	PM_UNLOCK();
+	return error;
+}
+
+void
+pmap_update(pmap_t pmap)
+{
+	int error = pmap_sync(pmap);
+
+	if (error != 0)
+		kva_warn("pmap_update: the host refused a mapping (error %d); "
+		    "%ld host mappings held", -error, pmap_vma_count());
+}

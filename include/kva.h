@@ -203,6 +203,7 @@ typedef struct vm_page *vm_page_t;
 #define PG_RDONLY   0x0080
 #define PG_ZERO     0x0100	/* page is known to be zero-filled */
 #define PG_POOL     0x0200	/* pool page, used through the direct map */
+#define PG_KMBLOCK  0x0400	/* first page of a uvm_km block known to valgrind */
 
 /* page queue flags, PQ_* (queue / free lock) */
 #define PQ_FREE     0x0001

@@ -26,9 +26,17 @@
  * 4. Zeroing: uvm_km_alloc1(zeroit) zeroes through the new kernel VA once
  *    the pages are mapped (so no page is ever mapped twice), and only the
  *    pages not already known to be zero.
+ *
+ * 5. Valgrind.  Under valgrind, each wired block is announced as a heap
+ *    block (kva_track_malloclike: undefined unless zeroed), its first page
+ *    marked PG_KMBLOCK, and uvm_km_free withdraws it: memcheck then reports
+ *    reads of never-written memory, accesses after uvm_km_free with the
+ *    freeing stack, and blocks never freed as leaks with their allocating
+ *    stack, as it does for malloc.
  */
 #include "kva_impl.h"
 #include "pmap_posix/pmap_md.h"
+#include "kva_track.h"
 
 struct vm_map *kernel_map;
 struct vm_map *kmem_map;
@@ -429,8 +437,27 @@ km_alloc_wired(vm_map_t map, struct uvm_object *obj, vsize_t size, int flags,
 		if (zeroit && (pg->flags & PG_ZERO) == 0)
 			memset((void *)va, 0, PAGE_SIZE);
 		pg->flags &= ~PG_ZERO;
+		if (i == 0 && kva_track_on_valgrind()) {
+			pg->flags |= PG_KMBLOCK;
+			kva_track_malloclike((void *)kva, size, 0, zeroit);
+		}
 	}
 	return kva;
+}
+
+/* km_untrack: withdraw the block at addr from valgrind, if announced */
+static void
+km_untrack(vm_map_t map, vaddr_t addr)
+{
+	paddr_t pa;
+
+	if (!kva_track_on_valgrind() ||
+	    !pmap_extract(vm_map_pmap(map), addr, &pa))
+		return;
+	if (PHYS_TO_VM_PAGE(pa)->flags & PG_KMBLOCK) {
+		PHYS_TO_VM_PAGE(pa)->flags &= ~PG_KMBLOCK;
+		kva_track_freelike((void *)addr, 0);
+	}
 }
 
 /*
@@ -456,6 +483,7 @@ uvm_km_kmemalloc(vm_map_t map, struct uvm_object *obj, vm_size_t size,
 void
 uvm_km_free(vm_map_t map, vm_offset_t addr, vm_size_t size)
 {
+	km_untrack(map, trunc_page(addr));
 	uvm_unmap(map, trunc_page(addr), round_page(addr + size));
 }
 
@@ -468,6 +496,7 @@ uvm_km_free_wakeup(vm_map_t map, vm_offset_t addr, vm_size_t size)
 {
 	struct vm_map_entry *dead = NULL;
 
+	km_untrack(map, trunc_page(addr));
 	vm_map_lock(map);
 	uvm_unmap_remove(map, trunc_page(addr), round_page(addr + size), &dead);
 	map->flags &= ~VM_MAP_WANTVA;

@@ -1,0 +1,284 @@
+/*
+ * check_pmap.c: the pmap over mmap: aliases and pv lists, page_protect,
+ * batching into few host mappings, the VMA budget, and RSS.
+ */
+#include "tcommon.h"
+#include "kva_impl.h"
+#include "pmap_posix/pmap_md.h"
+
+static void
+setup(void)
+{
+	struct kva_config cfg = { .physmem = (size_t)256 << 20,
+	    .kva = (size_t)8 << 30 };
+
+	t_install_handler();
+	ck_assert_int_eq(kva_init(&cfg), 0);
+}
+
+static void
+teardown(void)
+{
+	kva_fini();
+}
+
+/* Two VAs on one physical page see each other's writes; page_protect
+ * makes both read-only, then removes both. */
+START_TEST(test_alias_and_page_protect)
+{
+	vaddr_t va = uvm_km_valloc(kernel_map, 2 * PAGE_SIZE);
+	struct vm_page *pg;
+	volatile char *a, *b;
+	paddr_t pa;
+
+	ck_assert(va != 0);
+	pg = uvm_pagealloc(NULL, 0, NULL, UVM_PGA_ZERO);
+	ck_assert_ptr_nonnull(pg);
+	ck_assert_int_eq(pmap_enter(pmap_kernel(), va, VM_PAGE_TO_PHYS(pg),
+	    VM_PROT_READ | VM_PROT_WRITE, PMAP_WIRED | PMAP_CANFAIL), 0);
+	ck_assert_int_eq(pmap_enter(pmap_kernel(), va + PAGE_SIZE,
+	    VM_PAGE_TO_PHYS(pg), VM_PROT_READ | VM_PROT_WRITE,
+	    PMAP_WIRED | PMAP_CANFAIL), 0);
+	pmap_update(pmap_kernel());
+	a = (volatile char *)va;
+	b = (volatile char *)(va + PAGE_SIZE);
+	ck_assert(pmap_extract(pmap_kernel(), va + 5, &pa));
+	ck_assert_uint_eq(pa, VM_PAGE_TO_PHYS(pg) + 5);
+
+	a[10] = 'x';
+	ck_assert_int_eq(b[10], 'x');
+	b[20] = 'y';
+	ck_assert_int_eq(a[20], 'y');
+
+	pmap_page_protect(pg, VM_PROT_READ);
+	pmap_update(pmap_kernel());
+	ck_assert_int_eq(t_probe(a, 0), 0);
+	ck_assert_int_eq(t_probe(b, 0), 0);
+	ck_assert_int_eq(t_probe(a, 1), 1);
+	ck_assert_int_eq(t_probe(b, 1), 1);
+	ck_assert_int_eq(a[20], 'y');
+
+	pmap_page_protect(pg, VM_PROT_NONE);
+	pmap_update(pmap_kernel());
+	ck_assert_int_eq(t_probe(a, 0), 1);
+	ck_assert_int_eq(t_probe(b, 0), 1);
+	ck_assert(!pmap_extract(pmap_kernel(), va, NULL));
+	ck_assert(!pmap_page_is_mapped(pg));
+	/* the data lives on in the page */
+	ck_assert_int_eq(((char *)pmap_direct_map(VM_PAGE_TO_PHYS(pg)))[10], 'x');
+	uvm_pagefree(pg);
+	uvm_km_free(kernel_map, va, 2 * PAGE_SIZE);
+}
+END_TEST
+
+/* pmap_protect and pmap_remove on part of a range */
+START_TEST(test_protect_remove_range)
+{
+	vaddr_t va = uvm_km_alloc1(kernel_map, 4 * PAGE_SIZE, TRUE);
+	volatile char *p = (volatile char *)va;
+
+	ck_assert(va != 0);
+	pmap_protect(pmap_kernel(), va + PAGE_SIZE, va + 3 * PAGE_SIZE,
+	    VM_PROT_READ);
+	pmap_update(pmap_kernel());
+	ck_assert_int_eq(t_probe(p, 1), 0);
+	ck_assert_int_eq(t_probe(p + PAGE_SIZE, 1), 1);
+	ck_assert_int_eq(t_probe(p + 2 * PAGE_SIZE, 1), 1);
+	ck_assert_int_eq(t_probe(p + 2 * PAGE_SIZE, 0), 0);
+	ck_assert_int_eq(t_probe(p + 3 * PAGE_SIZE, 1), 0);
+	pmap_protect(pmap_kernel(), va, va + 4 * PAGE_SIZE, VM_PROT_ALL);
+	pmap_update(pmap_kernel());
+	ck_assert_int_eq(t_probe(p + PAGE_SIZE, 1), 0);
+	uvm_km_free(kernel_map, va, 4 * PAGE_SIZE);
+}
+END_TEST
+
+/* 64 contiguous pages entered one by one become one host mapping, and
+ * the pmap's count matches /proc/self/maps. */
+START_TEST(test_batching_and_vma_count)
+{
+	unsigned long lo = vm_map_min(kernel_map), hi = vm_map_max(kernel_map);
+	long before_host = t_count_maps_in(lo, hi);
+	long before = pmap_vma_count();
+	long calls;
+	vaddr_t va;
+
+	/* warm up: the first allocation grows physical memory */
+	va = uvm_km_alloc1(kernel_map, PAGE_SIZE, FALSE);
+	uvm_km_free(kernel_map, va, PAGE_SIZE);
+	calls = uvmexp.hostcalls;
+	va = uvm_km_alloc1(kernel_map, 64 * PAGE_SIZE, FALSE);
+	ck_assert(va != 0);
+	/* one mmap for the 64 pages (plus at most a drop of direct-map PTEs) */
+	ck_assert_int_le(uvmexp.hostcalls - calls, 2);
+	ck_assert_int_le(t_count_maps_in(lo, hi) - before_host, 2);
+	ck_assert_int_eq(pmap_vma_count() - before,
+	    t_count_maps_in(lo, hi) - before_host);
+	uvm_km_free(kernel_map, va, 64 * PAGE_SIZE);
+	ck_assert_int_eq(pmap_vma_count(), before);
+	ck_assert_int_eq(t_count_maps_in(lo, hi), before_host);
+}
+END_TEST
+
+/* The pmap's VMA count agrees with the host after scattered mappings. */
+START_TEST(test_vma_count_scattered)
+{
+	unsigned long lo = vm_map_min(kernel_map), hi = vm_map_max(kernel_map);
+	long host0 = t_count_maps_in(lo, hi), pm0 = pmap_vma_count();
+	vaddr_t va[50], gap[50];
+	int i;
+
+	for (i = 0; i < 50; i++) {
+		va[i] = uvm_km_alloc1(kernel_map, PAGE_SIZE * (1 + i % 3), FALSE);
+		gap[i] = uvm_km_valloc(kernel_map, PAGE_SIZE);
+		ck_assert(va[i] != 0 && gap[i] != 0);
+	}
+	ck_assert_int_eq(pmap_vma_count() - pm0, t_count_maps_in(lo, hi) - host0);
+	ck_assert_int_ge(pmap_vma_count() - pm0, 50);
+	for (i = 0; i < 50; i += 2)
+		uvm_km_free(kernel_map, va[i], PAGE_SIZE * (1 + i % 3));
+	ck_assert_int_eq(pmap_vma_count() - pm0, t_count_maps_in(lo, hi) - host0);
+	for (i = 1; i < 50; i += 2)
+		uvm_km_free(kernel_map, va[i], PAGE_SIZE * (1 + i % 3));
+	for (i = 0; i < 50; i++)
+		uvm_km_free(kernel_map, gap[i], PAGE_SIZE);
+	ck_assert_int_eq(pmap_vma_count(), pm0);
+	ck_assert_int_eq(t_count_maps_in(lo, hi), host0);
+}
+END_TEST
+
+/* Running out of host mappings fails cleanly: with the limit lowered,
+ * isolated allocations fail with 0, nothing is half-mapped, and pages and
+ * VA come back. */
+START_TEST(test_vma_exhaustion)
+{
+	vaddr_t va[400], gap[400], big;
+	int i, n, free0;
+	long limit = pmap_vma_count() + 40;
+
+	pmap_set_vma_limit(limit);
+	for (n = 0; n < 400; n++) {
+		int free_before = uvmexp.free;
+		int entries_before = kernel_map->nentries;
+
+		gap[n] = uvm_km_valloc(kernel_map, PAGE_SIZE);
+		ck_assert(gap[n] != 0);
+		entries_before = kernel_map->nentries;
+		va[n] = uvm_km_alloc1(kernel_map, PAGE_SIZE, TRUE);
+		if (va[n] == 0) {
+			/* a clean failure: no page, no VA, no mapping kept */
+			ck_assert_int_eq(uvmexp.free, free_before);
+			ck_assert_int_eq(kernel_map->nentries, entries_before);
+			break;
+		}
+		ck_assert_int_le(pmap_vma_count(), limit);
+	}
+	ck_assert_int_lt(n, 400);
+	ck_assert_int_le(pmap_vma_count(), limit);
+	/* a contiguous allocation that needs more mappings than are left
+	 * fails as a whole too */
+	free0 = uvmexp.free;
+	for (i = 0; i < n; i++)
+		((volatile char *)va[i])[0] = 1;	/* still all usable */
+	big = uvm_km_alloc1(kernel_map, 4 * PAGE_SIZE, TRUE);
+	if (big == 0)
+		ck_assert_int_eq(uvmexp.free, free0);
+	else
+		uvm_km_free(kernel_map, big, 4 * PAGE_SIZE);
+	for (i = 0; i < n; i++)
+		uvm_km_free(kernel_map, va[i], PAGE_SIZE);
+	for (i = 0; i <= n && i < 400; i++)
+		uvm_km_free(kernel_map, gap[i], PAGE_SIZE);
+	/* with the mappings back, allocation works again */
+	big = uvm_km_alloc1(kernel_map, PAGE_SIZE, TRUE);
+	ck_assert(big != 0);
+	uvm_km_free(kernel_map, big, PAGE_SIZE);
+}
+END_TEST
+
+/* RSS counts each mapping: 64 MiB of uvm_km_alloc1, touched, must raise
+ * VmRSS by about 64 MiB, not 128, also when the pages were zeroed or used
+ * through the direct map before. */
+START_TEST(test_rss_not_double)
+{
+	size_t sz = (size_t)64 << 20, i;
+	long rss0, rss1, rss2;
+	vaddr_t va, pool[256];
+	int k;
+
+	/* dirty some pages through the direct map first, then free them */
+	for (k = 0; k < 256; k++) {
+		pool[k] = uvm_km_alloc_poolpage();
+		ck_assert(pool[k] != 0);
+		memset((void *)pool[k], 0x33, PAGE_SIZE);
+	}
+	for (k = 0; k < 256; k++)
+		uvm_km_free_poolpage(pool[k]);
+
+	rss0 = t_status_kib("VmRSS:");
+	va = uvm_km_alloc1(kernel_map, sz, TRUE);
+	ck_assert(va != 0);
+	for (i = 0; i < sz; i += PAGE_SIZE)
+		((volatile char *)va)[i] = 1;
+	rss1 = t_status_kib("VmRSS:");
+	ck_assert_int_ge(rss1 - rss0, 60 * 1024);
+	ck_assert_int_le(rss1 - rss0, 72 * 1024);
+	/* and free + again: the same pages come back, still counted once */
+	uvm_km_free(kernel_map, va, sz);
+	va = uvm_km_alloc1(kernel_map, sz, TRUE);
+	ck_assert(va != 0);
+	for (i = 0; i < sz; i += PAGE_SIZE)
+		ck_assert_int_eq(((volatile char *)va)[i], 0);
+	rss2 = t_status_kib("VmRSS:");
+	ck_assert_int_le(rss2 - rss0, 72 * 1024);
+	uvm_km_free(kernel_map, va, sz);
+}
+END_TEST
+
+/* pmap_zero_page / pmap_copy_page */
+START_TEST(test_zero_copy_page)
+{
+	struct vm_page *a = uvm_pagealloc(NULL, 0, NULL, 0);
+	struct vm_page *b = uvm_pagealloc(NULL, 0, NULL, 0);
+	char *pa, *pb;
+	size_t i;
+
+	ck_assert(a != NULL && b != NULL);
+	pa = (char *)pmap_direct_map(VM_PAGE_TO_PHYS(a));
+	pb = (char *)pmap_direct_map(VM_PAGE_TO_PHYS(b));
+	for (i = 0; i < PAGE_SIZE; i++)
+		pa[i] = (char)i;
+	pmap_copy_page(VM_PAGE_TO_PHYS(a), VM_PAGE_TO_PHYS(b));
+	ck_assert_int_eq(memcmp(pa, pb, PAGE_SIZE), 0);
+	pmap_zero_page(VM_PAGE_TO_PHYS(a));
+	for (i = 0; i < PAGE_SIZE; i++)
+		ck_assert_int_eq(pa[i], 0);
+	uvm_pagefree(a);
+	uvm_pagefree(b);
+}
+END_TEST
+
+static Suite *
+pmap_suite(void)
+{
+	Suite *s = suite_create("pmap");
+	TCase *tc = tcase_create("pmap");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_alias_and_page_protect);
+	tcase_add_test(tc, test_protect_remove_range);
+	tcase_add_test(tc, test_batching_and_vma_count);
+	tcase_add_test(tc, test_vma_count_scattered);
+	tcase_add_test(tc, test_vma_exhaustion);
+	tcase_add_test(tc, test_rss_not_double);
+	tcase_add_test(tc, test_zero_copy_page);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return t_run_suite(pmap_suite());
+}

@@ -137,6 +137,8 @@ extern struct uvmexp uvmexp;
 /* uvm_pagealloc flags */
 #define UVM_PGA_USERESERVE 0x0001	/* may dip into the reserve */
 #define UVM_PGA_ZERO       0x0002	/* return a zero-filled page */
+#define UVM_PGA_RESERV     0x0004	/* from the 2 MiB reservation of the
+					 * object's chunk (uvm_page.c, 8) */
 
 /* fault types for uvm_fault */
 #define VM_FAULT_INVALID 0	/* invalid mapping */
@@ -476,7 +478,8 @@ struct kva_config {
 	int stats;		/* print statistics at exit */
 	int debug;		/* 0..3, invariant-checking level */
 	const char *hist;	/* UVMHIST histories to record */
-	const char *options;	/* a KVA_OPTIONS string; NULL = the env */
+	const char *options;	/* a KVA_OPTIONS string, parsed first; the
+				 * environment is read only by kva_init(NULL) */
 };
 
 int  kva_init(const struct kva_config *cfg);

@@ -24,6 +24,16 @@
 #define SLEEPQ_NBUCKET 64
 
 static pthread_mutex_t sleepq_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* VM locks this thread holds: a fault with any held cannot be resolved
+ * (trap.c).  initial-exec: no allocation on first use in a thread. */
+static __thread int locks_held __attribute__((tls_model("initial-exec")));
+
+int
+kva_locks_held(void)
+{
+	return locks_held;
+}
 static pthread_cond_t sleepq_cv[SLEEPQ_NBUCKET];
 static pthread_once_t sleepq_once = PTHREAD_ONCE_INIT;
 
@@ -68,8 +78,10 @@ ltsleep(const void *chan, int pri, const char *wmesg, int timo,
 	pthread_once(&sleepq_once, sleepq_init);
 	cv = sleepq_bucket(chan);
 	pthread_mutex_lock(&sleepq_lock);
-	if (interlock != NULL)
+	if (interlock != NULL) {
 		pthread_mutex_unlock(interlock);
+		locks_held--;
+	}
 	if (timo > 0) {
 		struct timespec ts;
 		clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -85,8 +97,10 @@ ltsleep(const void *chan, int pri, const char *wmesg, int timo,
 		pthread_cond_wait(cv, &sleepq_lock);
 	}
 	pthread_mutex_unlock(&sleepq_lock);
-	if (interlock != NULL && (pri & PNORELOCK) == 0)
+	if (interlock != NULL && (pri & PNORELOCK) == 0) {
 		pthread_mutex_lock(interlock);
+		locks_held++;
+	}
 	return rv;
 }
 
@@ -145,19 +159,25 @@ mutex_enter(kmutex_t *m)
 
 	if (KVA_UNLIKELY(error != 0))
 		panic("mutex_enter(%p): error %d", (void *)m, error);
+	locks_held++;
 }
 
 int
 mutex_tryenter(kmutex_t *m)
 {
-	return pthread_mutex_trylock(m) == 0;
+	if (pthread_mutex_trylock(m) != 0)
+		return 0;
+	locks_held++;
+	return 1;
 }
 
 void
 mutex_exit(kmutex_t *m)
 {
-	int error = pthread_mutex_unlock(m);
+	int error;
 
+	locks_held--;
+	error = pthread_mutex_unlock(m);
 	if (KVA_UNLIKELY(error != 0))
 		panic("mutex_exit(%p): error %d", (void *)m, error);
 }

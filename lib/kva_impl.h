@@ -78,6 +78,9 @@ void mutex_exit(kmutex_t *m);
 #define UVM_UNLOCK_AND_WAIT(event, lock, intr, msg, timo) \
 	((void)ltsleep((event), PVM | PNORELOCK, (msg), (timo), (lock)))
 
+/* how many kva locks this thread holds (the trap handler checks) */
+int kva_locks_held(void);
+
 /* reset sleep queues; kva_fini */
 void kern_synch_fini(void);
 
@@ -144,13 +147,36 @@ void uvm_pagefree_contig(struct vm_page *pg, size_t npages);
  * => object locked */
 void uvm_pageinsert(struct vm_page *pg, struct uvm_object *obj, voff_t off);
 void uvm_pageremove(struct vm_page *pg);
-/* uvm_page_wire / uvm_page_unwire: page queue lock held */
+/* uvm_pagewire / uvm_pageunwire: page queue lock held */
 void uvm_pagewire(struct vm_page *pg);
 void uvm_pageunwire(struct vm_page *pg);
+/* paging queues; page queue lock held */
+TAILQ_HEAD(pglist, vm_page);
+extern struct pglist uvm_page_active, uvm_page_inactive;	/* (Q) */
+void uvm_pageactivate(struct vm_page *pg);
+void uvm_pagedeactivate(struct vm_page *pg);
+void uvm_pagedequeue(struct vm_page *pg);
+/* uvm_page_check: the free lists against the page array; 0 when sound */
+int  uvm_page_check(char *why, size_t whylen);
+/* uvm_pagefree: the caller must NOT hold the page queue lock (it is
+ * taken inside for queued or wired pages), unlike the seed's callers. */
 /* uvm_pagewakeup: wake sleepers on pg if PG_WANTED. object locked. */
 void uvm_pagewakeup(struct vm_page *pg);
 /* uvm_page_free_ok: the free page count can satisfy n pages now */
 int uvm_page_free_ok(size_t n);
+/*
+ * Reservations (uvm_page.c, section 8): uvm_pagealloc(obj, off, NULL,
+ * UVM_PGA_RESERV) takes the frame at off's place in the aligned 2 MiB
+ * physical run reserved for the chunk (obj, off / UVM_RESV_SIZE).
+ */
+#define UVM_RESV_SIZE	((vsize_t)2 << 20)		/* bytes */
+#define UVM_RESV_PAGES	(UVM_RESV_SIZE >> PAGE_SHIFT)	/* pages */
+/* uvm_reserv_populated: pages in use in the reservation of the chunk
+ * holding off, 0 if it has none.  => free lock not held. */
+int uvm_reserv_populated(struct uvm_object *obj, voff_t off);
+/* uvm_reserv_break_all: break every reservation, giving their free
+ * frames to the free lists; returns how many were broken. */
+size_t uvm_reserv_break_all(void);
 /* vm_page_array / frames loaded (for PHYS_TO_VM_PAGE) */
 extern struct vm_page *vm_page_array;
 extern size_t vm_page_array_n;		/* frames loaded so far */

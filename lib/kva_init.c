@@ -10,7 +10,8 @@
  *   4. uvm_map_init, uao_init: pools for entries and objects;
  *   5. uvm_km_init: kernel objects and kernel_map, with the bootstrap
  *      region entered as used;
- *   6. kmem_map, the submap for kernel malloc and pools.
+ *   6. kmem_map, the submap for kernel malloc and pools;
+ *   7. the trap handler (pmap_posix/trap.c).
  * kva_fini undoes all of it; nothing stays behind (no mapping, no
  * descriptor, no heap block), and kva_init may run again.
  */
@@ -151,6 +152,18 @@ kva_init(const struct kva_config *cfg)
 		    "VA of %zu", p.kmem, p.kva);
 	kmem_map->name = "kmem_map";
 	pmap_update(pmap_kernel());
+	error = trap_install();
+	if (error != 0) {
+		kva_warn("kva_init: cannot install the fault handler: error %d",
+		    -error);
+		uvm_km_fini();
+		uvm_map_fini();
+		uao_fini();
+		uvm_page_fini();
+		pmap_shutdown();
+		pthread_mutex_unlock(&kva_init_lock);
+		return -error;
+	}
 	kva_up = 1;
 	pthread_mutex_unlock(&kva_init_lock);
 	return 0;
@@ -171,6 +184,8 @@ kva_fini(void)
 	}
 	if (kva_params.stats)
 		kva_stats_print(2);
+	trap_uninstall();
+	__atomic_store_n(&kva_up, 0, __ATOMIC_RELEASE);
 	uvm_km_fini();
 	uvm_map_fini();
 	uao_fini();
@@ -182,7 +197,6 @@ kva_fini(void)
 	uvmexp.pagemask = keep.pagemask;
 	uvmexp.pageshift = keep.pageshift;
 	kva_kernel_base = 0;
-	kva_up = 0;
 	pthread_mutex_unlock(&kva_init_lock);
 }
 
@@ -287,17 +301,4 @@ kva_stats_print(int fd)
 	    uvmexp.pga_zeromiss, uvmexp.hostmaps, uvmexp.hostmaps_peak,
 	    uvmexp.hostmaps_limit, uvmexp.hostcalls, uvmexp.faults,
 	    uvmexp.pageins, uvmexp.swpginuse, uvmexp.swpages);
-}
-
-/*
- * kva_fault: a handler installed after kva_init hands a fault over.
- * Until pageable memory arrives (the fault handler), every page kva maps
- * is mapped for good, so a fault is never kva's to resolve.
- */
-int
-kva_fault(void *addr, int is_write)
-{
-	(void)addr;
-	(void)is_write;
-	return 0;
 }

@@ -14,6 +14,10 @@
 #include "kva_impl.h"
 #include "pmap_posix/pmap_md.h"
 
+#ifndef UVM_PGA_RESERV
+#define UVM_PGA_RESERV 0	/* until reservations land in uvm_page.c */
+#endif
+
 struct uvm_aobj {
 	struct uvm_object u_obj;	/* must be first */
 	size_t u_pages;			/* (C) size in pages */
@@ -183,7 +187,7 @@ uao_get(struct uvm_object *uobj, voff_t offset, struct vm_page **pps,
 			if (pg == NULL && (lcv == centeridx ||
 			    (flags & PGO_ALLPAGES))) {
 				pg = uvm_pagealloc(uobj, off, NULL,
-				    UVM_PGA_ZERO);
+				    UVM_PGA_ZERO | UVM_PGA_RESERV);
 				if (pg != NULL)
 					pg->flags &= ~(PG_BUSY | PG_FAKE);
 			}
@@ -212,7 +216,8 @@ uao_get(struct uvm_object *uobj, voff_t offset, struct vm_page **pps,
 		for (;;) {
 			pg = uvm_pagelookup(uobj, off);
 			if (pg == NULL) {
-				pg = uvm_pagealloc(uobj, off, NULL, UVM_PGA_ZERO);
+				pg = uvm_pagealloc(uobj, off, NULL,
+				    UVM_PGA_ZERO | UVM_PGA_RESERV);
 				if (pg == NULL) {
 					mutex_exit(&uobj->vmobjlock);
 					uvm_wait("uao_get");

@@ -485,6 +485,7 @@ uvm_km_free(vm_map_t map, vm_offset_t addr, vm_size_t size)
 {
 	km_untrack(map, trunc_page(addr));
 	uvm_unmap(map, trunc_page(addr), round_page(addr + size));
+	trap_note_freed(map, trunc_page(addr), round_page(addr + size));
 }
 
 /*
@@ -502,6 +503,7 @@ uvm_km_free_wakeup(vm_map_t map, vm_offset_t addr, vm_size_t size)
 	map->flags &= ~VM_MAP_WANTVA;
 	wakeup(map);
 	vm_map_unlock(map);
+	trap_note_freed(map, trunc_page(addr), round_page(addr + size));
 	if (dead != NULL)
 		uvm_unmap_detach(dead);
 }

@@ -22,11 +22,22 @@ teardown(void)
 	kva_fini();
 }
 
+/* VA with no object behind it: a fault there is never resolved, so the
+ * pmap's protections are what the test sees */
+static vaddr_t
+raw_va(vsize_t size)
+{
+	vaddr_t va = uvm_km_kmemalloc(kernel_map, NULL, size, UVM_KMF_VALLOC);
+
+	ck_assert(va != 0);
+	return va;
+}
+
 /* Two VAs on one physical page see each other's writes; page_protect
  * makes both read-only, then removes both. */
 START_TEST(test_alias_and_page_protect)
 {
-	vaddr_t va = uvm_km_valloc(kernel_map, 2 * PAGE_SIZE);
+	vaddr_t va = raw_va(2 * PAGE_SIZE);
 	struct vm_page *pg;
 	volatile char *a, *b;
 	paddr_t pa;
@@ -74,10 +85,17 @@ END_TEST
 /* pmap_protect and pmap_remove on part of a range */
 START_TEST(test_protect_remove_range)
 {
-	vaddr_t va = uvm_km_alloc1(kernel_map, 4 * PAGE_SIZE, TRUE);
+	vaddr_t va = raw_va(4 * PAGE_SIZE);
+	struct vm_page *run = uvm_pglistalloc_contig(4, 0);
 	volatile char *p = (volatile char *)va;
+	int i;
 
-	ck_assert(va != 0);
+	ck_assert_ptr_nonnull(run);
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(pmap_enter(pmap_kernel(), va + ptoa(i),
+		    VM_PAGE_TO_PHYS(run + i), VM_PROT_READ | VM_PROT_WRITE,
+		    PMAP_WIRED | PMAP_CANFAIL), 0);
+	pmap_update(pmap_kernel());
 	pmap_protect(pmap_kernel(), va + PAGE_SIZE, va + 3 * PAGE_SIZE,
 	    VM_PROT_READ);
 	pmap_update(pmap_kernel());
@@ -86,9 +104,18 @@ START_TEST(test_protect_remove_range)
 	ck_assert_int_eq(t_probe(p + 2 * PAGE_SIZE, 1), 1);
 	ck_assert_int_eq(t_probe(p + 2 * PAGE_SIZE, 0), 0);
 	ck_assert_int_eq(t_probe(p + 3 * PAGE_SIZE, 1), 0);
-	pmap_protect(pmap_kernel(), va, va + 4 * PAGE_SIZE, VM_PROT_ALL);
+	pmap_protect(pmap_kernel(), va, va + 4 * PAGE_SIZE,
+	    VM_PROT_READ | VM_PROT_WRITE);
 	pmap_update(pmap_kernel());
 	ck_assert_int_eq(t_probe(p + PAGE_SIZE, 1), 0);
+	pmap_remove(pmap_kernel(), va + PAGE_SIZE, va + 2 * PAGE_SIZE);
+	pmap_update(pmap_kernel());
+	ck_assert_int_eq(t_probe(p + PAGE_SIZE, 0), 1);
+	ck_assert_int_eq(t_probe(p, 0), 0);
+	ck_assert_int_eq(t_probe(p + 2 * PAGE_SIZE, 0), 0);
+	pmap_remove(pmap_kernel(), va, va + 4 * PAGE_SIZE);
+	pmap_update(pmap_kernel());
+	uvm_pagefree_contig(run, 4);
 	uvm_km_free(kernel_map, va, 4 * PAGE_SIZE);
 }
 END_TEST

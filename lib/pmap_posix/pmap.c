@@ -817,8 +817,14 @@ pmap_clear_reference(struct vm_page *pg)
 	return md_change(pg, PMD_EMUL, PMD_REF, PMD_REF);
 }
 
-/* pmap_set_referenced_modified: the fault handler saw an access */
-void pmap_emulate_access(struct vm_page *pg, vm_prot_t access);
+bool
+pmap_page_emulating(struct vm_page *pg)
+{
+	return (__atomic_load_n(&pg->mdflags, __ATOMIC_RELAXED) & PMD_EMUL) != 0;
+}
+
+/* pmap_emulate_access: the fault handler saw an access to pg: set the
+ * bits, and give the mappings back the access they may have */
 void
 pmap_emulate_access(struct vm_page *pg, vm_prot_t access)
 {

@@ -94,6 +94,18 @@ long pmap_vma_count(void);
 bool pmap_page_is_mapped(struct vm_page *pg);
 
 /*
+ * The trap handler (trap.c): SIGSEGV and SIGBUS become page faults.
+ */
+int  trap_install(void);		/* 0 or -errno */
+void trap_uninstall(void);
+/* trap_note_freed: remember a freed range, to diagnose later faults */
+void trap_note_freed(const struct vm_map *map, vaddr_t start, vaddr_t end);
+/* pmap_emulate_access: the fault handler saw access to pg (ref/mod) */
+void pmap_emulate_access(struct vm_page *pg, vm_prot_t access);
+/* pmap_is_emulating: pg's host access is restricted for ref/mod */
+bool pmap_page_emulating(struct vm_page *pg);
+
+/*
  * Host wrappers used by MI code.  Each returns 0 or -errno and keeps
  * errno as it was.
  */

@@ -1,0 +1,224 @@
+/*
+ * trap.c: the trap handler.  SIGSEGV (and SIGBUS) play the page fault.
+ *
+ * 1. kva_init installs trap_handler for SIGSEGV and SIGBUS with
+ *    SA_SIGINFO | SA_ONSTACK | SA_NODEFER, remembering the handlers that
+ *    were there before.  A fault inside the kernel VA goes to uvm_fault;
+ *    when it resolves the fault the handler returns and the instruction
+ *    runs again, so the program never sees it.
+ *
+ * 2. Reads and writes.  On x86-64 the page-fault error code in the
+ *    ucontext (REG_ERR, bit 1) tells a write from a read; elsewhere a fault
+ *    is taken as a write, which is never wrong, only pessimistic for the
+ *    modified bit.
+ *
+ * 3. What kva does not resolve (an address outside the kernel VA, a freed
+ *    range, a protection violation) goes to the handler installed before
+ *    kva_init; if there was none, the handler prints one line ("kva: fault
+ *    at ADDR (read|write) in MAP: freed | no entry | read-only") and
+ *    restores the default action, so that the fault kills the process as
+ *    it would have without kva.  A program whose own handler is installed
+ *    after kva_init hands faults over with kva_fault().
+ *
+ * 4. Safety.  The handler never calls malloc, and writes only with
+ *    write(2).  It runs on the thread's alternate stack when the thread has
+ *    one.  A fault taken while this thread holds a VM lock cannot be
+ *    resolved without deadlock: it panics with a message instead
+ *    (kva_locks_held counts the locks each thread holds, kern_synch.c).
+ *
+ * 5. Recently freed ranges are remembered in a small ring so that the
+ *    diagnosis can say "freed" rather than "no entry".
+ */
+#include "pmap_md.h"
+#include "host.h"
+
+#include <signal.h>
+#include <ucontext.h>
+
+#define FREED_RING 256
+
+static struct sigaction trap_old_segv, trap_old_bus;
+static int trap_installed;
+
+static struct {
+	vaddr_t start, end;
+	const struct vm_map *map;
+} freed_ring[FREED_RING];
+static unsigned freed_next;
+
+/* remember that [start, end) of map was freed (uvm_unmap) */
+void
+trap_note_freed(const struct vm_map *map, vaddr_t start, vaddr_t end)
+{
+	unsigned i = __atomic_fetch_add(&freed_next, 1, __ATOMIC_RELAXED) %
+	    FREED_RING;
+
+	freed_ring[i].start = start;
+	freed_ring[i].end = end;
+	freed_ring[i].map = map;
+}
+
+/* forget [start, end): it has been allocated again */
+static int
+was_freed(vaddr_t va, const struct vm_map **mapp)
+{
+	unsigned i;
+
+	for (i = 0; i < FREED_RING; i++)
+		if (va >= freed_ring[i].start && va < freed_ring[i].end) {
+			*mapp = freed_ring[i].map;
+			return 1;
+		}
+	return 0;
+}
+
+static int
+fault_is_write(const siginfo_t *si, const void *ctx)
+{
+	(void)si;
+#if defined(__x86_64__) && defined(REG_ERR)
+	const ucontext_t *uc = ctx;
+	return (uc->uc_mcontext.gregs[REG_ERR] & 2) != 0;
+#else
+	(void)ctx;
+	return 1;
+#endif
+}
+
+/*
+ * trap_diagnose: one line about a fault kva did not resolve.
+ * => never blocks: maps are only looked at if their lock is free.
+ */
+static void
+trap_diagnose(vaddr_t va, int is_write, int sig)
+{
+	const char *what = "no entry", *mapname = "kernel_map";
+	const struct vm_map *fmap = NULL;
+	struct vm_map *map = kernel_map;
+	struct vm_map_entry *entry;
+	int found = 0;
+
+	if (map == NULL || va < vm_map_min(map) || va >= vm_map_max(map)) {
+		kva_printf(2, "kva: fault at %#lx (%s): outside the kernel VA, "
+		    "signal %d\n", (unsigned long)va, is_write ? "write" : "read",
+		    sig);
+		return;
+	}
+	/* descend into submaps without waiting for any lock */
+	while (map != NULL && vm_map_lock_try(map)) {
+		struct vm_map *sub = NULL;
+
+		found = uvm_map_lookup_entry(map, va, &entry);
+		mapname = map->name != NULL ? map->name : "submap";
+		if (found && UVM_ET_ISSUBMAP(entry))
+			sub = entry->object.sub_map;
+		else if (found)
+			what = (entry->protection & VM_PROT_WRITE) == 0 && is_write ?
+			    "read-only" : (entry->protection & VM_PROT_READ) == 0 ?
+			    "no access" : "mapped, but the pager could not fill it";
+		vm_map_unlock(map);
+		if (sub == NULL)
+			break;
+		map = sub;
+	}
+	if (!found && was_freed(va, &fmap)) {
+		what = "freed";
+		if (fmap != NULL && fmap->name != NULL)
+			mapname = fmap->name;
+	}
+	kva_printf(2, "kva: fault at %#lx (%s) in %s: %s\n", (unsigned long)va,
+	    is_write ? "write" : "read", mapname, what);
+}
+
+/*
+ * kva_fault: resolve a fault at addr if it is kva's to resolve.
+ * => 1 when resolved (the access may be retried), 0 otherwise.
+ */
+int
+kva_fault(void *addr, int is_write)
+{
+	vaddr_t va = (vaddr_t)addr;
+
+	if (!kva_initialized() || kernel_map == NULL ||
+	    va < vm_map_min(kernel_map) || va >= vm_map_max(kernel_map))
+		return 0;
+	if (KVA_UNLIKELY(kva_locks_held() != 0))
+		panic("fault at %#lx (%s) while this thread holds %d VM "
+		    "lock(s)", (unsigned long)va, is_write ? "write" : "read",
+		    kva_locks_held());
+	return uvm_fault(kernel_map, trunc_page(va), VM_FAULT_INVALID,
+	    is_write ? VM_PROT_WRITE : VM_PROT_READ) == KERN_SUCCESS;
+}
+
+static void
+trap_forward(int sig, siginfo_t *si, void *ctx, const struct sigaction *old)
+{
+	if (old->sa_flags & SA_SIGINFO) {
+		if (old->sa_sigaction != NULL) {
+			old->sa_sigaction(sig, si, ctx);
+			return;
+		}
+	} else if (old->sa_handler != SIG_DFL && old->sa_handler != SIG_IGN) {
+		old->sa_handler(sig);
+		return;
+	}
+	/* default action: let the access fault again, unhandled */
+	trap_diagnose((vaddr_t)si->si_addr, fault_is_write(si, ctx), sig);
+	signal(sig, SIG_DFL);
+}
+
+static void
+trap_handler(int sig, siginfo_t *si, void *ctx)
+{
+	int saved = errno;
+	int is_write = fault_is_write(si, ctx);
+
+	if (si->si_code > 0 && kva_fault(si->si_addr, is_write)) {
+		errno = saved;
+		return;
+	}
+	trap_forward(sig, si, ctx, sig == SIGBUS ? &trap_old_bus :
+	    &trap_old_segv);
+	errno = saved;
+}
+
+int
+trap_install(void)
+{
+	struct sigaction sa;
+
+	if (trap_installed)
+		return 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = trap_handler;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGSEGV, &sa, &trap_old_segv) != 0)
+		return -errno;
+	if (sigaction(SIGBUS, &sa, &trap_old_bus) != 0) {
+		int error = -errno;
+		sigaction(SIGSEGV, &trap_old_segv, NULL);
+		return error;
+	}
+	trap_installed = 1;
+	return 0;
+}
+
+/* trap_uninstall: put back the handlers kva found, unless the program
+ * replaced ours in the meantime (then it owns the signal now). */
+void
+trap_uninstall(void)
+{
+	struct sigaction cur;
+
+	if (!trap_installed)
+		return;
+	if (sigaction(SIGSEGV, NULL, &cur) == 0 &&
+	    (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == trap_handler)
+		sigaction(SIGSEGV, &trap_old_segv, NULL);
+	if (sigaction(SIGBUS, NULL, &cur) == 0 &&
+	    (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == trap_handler)
+		sigaction(SIGBUS, &trap_old_bus, NULL);
+	trap_installed = 0;
+	memset(freed_ring, 0, sizeof(freed_ring));
+}

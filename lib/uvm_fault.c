@@ -1,0 +1,289 @@
+/*
+ * uvm_fault.c: page faults on kernel memory.
+ *
+ * 1. A fault at va in kernel_map (the trap handler, or kva_fault) looks
+ *    up the entry, descending into submaps, checks the entry's protection
+ *    against the access, and asks the entry's object's pager for the page
+ *    (pgo_get with PGO_LOCKED: resident pages, or new zero-filled ones for
+ *    an anonymous object), then enters it with pmap_enter and pushes it to
+ *    the host before returning: the faulting instruction then runs again.
+ *
+ * 2. A fault on a page that is already mapped is a referenced/modified
+ *    emulation fault (pmap.c, section 7), or one that another thread
+ *    resolved first: the bits are set, access restored, and done.  So two
+ *    threads faulting on one page map it once.
+ *
+ * 3. Fault-ahead.  As UVM does, the entry's advice sets a window around
+ *    the page: NORMAL a few pages back and forward, SEQUENTIAL further
+ *    ahead, RANDOM the page alone; resident neighbours in the window are
+ *    mapped too.  One host call maps each contiguous run, populated, so no
+ *    second fault follows.
+ *
+ * 4. Reservations.  Pages of anonymous objects are allocated with
+ *    UVM_PGA_RESERV: the first page of an aligned 2 MiB chunk reserves an
+ *    aligned 2 MiB physical run, and the chunk's other pages take the
+ *    frame at their own offset in it (uvm_page.c), so pages touched in any
+ *    order merge into one host mapping.  When a chunk is touched a second
+ *    time, or host mappings run short, the fault maps the whole chunk at
+ *    once, zero-filled: dense or random touch then costs two faults per
+ *    2 MiB, and a fault never needs more than one host mapping per chunk.
+ *
+ * Locks: the map lock (of the innermost map) is held across the fault;
+ * the object lock while pages are gotten and entered.  The fault may not
+ * be taken while the thread holds any VM lock (trap.c checks).
+ */
+#include "kva_impl.h"
+#include "pmap_posix/pmap_md.h"
+
+#define FAULT_BATCH 64		/* pages handled per pgo_get call */
+#define FAULT_CHUNK ((vsize_t)2 << 20)	/* a reservation: 2 MiB */
+
+static const struct {
+	int nback, nforw;
+} uvm_fault_advice[] = {
+	[UVM_ADV_NORMAL] = { 3, 4 },
+	[UVM_ADV_RANDOM] = { 0, 0 },
+	[UVM_ADV_SEQUENTIAL] = { 8, 15 },
+};
+
+/*
+ * fault_lookup: find the entry for va, descending into submaps.
+ * => on success the innermost map is locked and returned in *mapp.
+ */
+static int
+fault_lookup(struct vm_map **mapp, vaddr_t va, struct vm_map_entry **entryp)
+{
+	struct vm_map *map = *mapp;
+
+	for (;;) {
+		vm_map_lock(map);
+		if (!uvm_map_lookup_entry(map, va, entryp)) {
+			vm_map_unlock(map);
+			return KERN_INVALID_ADDRESS;
+		}
+		if (!UVM_ET_ISSUBMAP(*entryp)) {
+			*mapp = map;
+			return KERN_SUCCESS;
+		}
+		{
+			struct vm_map *sub = (*entryp)->object.sub_map;
+			vm_map_unlock(map);
+			map = sub;
+		}
+	}
+}
+
+/*
+ * fault_window: the pages to handle around va, [*startp, *endp).
+ */
+static void
+fault_window(struct vm_map_entry *entry, vaddr_t va, vaddr_t *startp,
+    vaddr_t *endp)
+{
+	vaddr_t cs = va & ~(vaddr_t)(FAULT_CHUNK - 1), ce = cs + FAULT_CHUNK;
+	int adv = entry->advice <= UVM_ADV_SEQUENTIAL ? entry->advice :
+	    UVM_ADV_NORMAL;
+	int dense;
+	vaddr_t s, e;
+
+	if (cs < entry->start)
+		cs = entry->start;
+	if (ce > entry->end)
+		ce = entry->end;
+	/* touched before: some other page of the chunk is mapped */
+	dense = uvmexp.hostmaps > uvmexp.hostmaps_limit / 4 * 3;
+	for (s = cs; s < ce && !dense; s += PAGE_SIZE)
+		dense = s != va && pmap_extract(pmap_kernel(), s, NULL);
+	if (dense) {
+		*startp = cs;
+		*endp = ce;
+		return;
+	}
+	s = va - ptoa(uvm_fault_advice[adv].nback);
+	e = va + ptoa(uvm_fault_advice[adv].nforw + 1);
+	if (s > va || s < cs)
+		s = cs;
+	if (e > ce || e < va)
+		e = ce;
+	*startp = s;
+	*endp = e;
+}
+
+/*
+ * fault_batch: get and enter the pages of [start, end) (at most
+ * FAULT_BATCH), the page at va among them if va is in the range.
+ * => map locked; object unlocked on entry and exit.
+ * => KERN_SUCCESS; KERN_RESOURCE_SHORTAGE when the host has no mapping
+ *    left for the page at va; VM_PAGER_UNLOCK (> 0 marker) when the page
+ *    at va must be waited for.
+ */
+#define FAULT_RETRY (-1)
+
+static int
+fault_batch(struct vm_map *map, struct vm_map_entry *entry,
+    struct uvm_object *uobj, vaddr_t start, vaddr_t end, vaddr_t va,
+    vm_prot_t access, int allpages)
+{
+	struct vm_page *pps[FAULT_BATCH];
+	int n = (int)((end - start) >> PAGE_SHIFT), got, i, rv, center = -1;
+	int result = KERN_SUCCESS;
+
+	KASSERT(n > 0 && n <= FAULT_BATCH);
+	for (i = 0; i < n; i++) {
+		vaddr_t a = start + ptoa(i);
+
+		if (a == va)
+			center = i;
+		pps[i] = a != va && pmap_extract(map->pmap, a, NULL) ?
+		    PGO_DONTCARE : NULL;
+	}
+	got = n;
+	mutex_enter(&uobj->vmobjlock);
+	rv = uobj->pgops->pgo_get(uobj, entry->offset +
+	    (voff_t)(start - entry->start), pps, &got, center, access,
+	    entry->advice, PGO_LOCKED | (allpages ? PGO_ALLPAGES : 0));
+	if (rv != VM_PAGER_OK && rv != VM_PAGER_UNLOCK)
+		result = KERN_FAILURE;
+	else if (rv == VM_PAGER_UNLOCK && center >= 0 &&
+	    (pps[center] == NULL || pps[center] == PGO_DONTCARE))
+		result = FAULT_RETRY;
+
+	for (i = 0; i < n; i++) {
+		struct vm_page *pg = pps[i];
+		unsigned flags = PMAP_CANFAIL;
+
+		if (pg == NULL || pg == PGO_DONTCARE)
+			continue;
+		if (i == center)
+			flags |= (unsigned)access;
+		if (pmap_enter(map->pmap, start + ptoa(i), VM_PAGE_TO_PHYS(pg),
+		    entry->protection, flags) != 0 && i == center)
+			result = KERN_RESOURCE_SHORTAGE;
+	}
+	uvm_lock_pageq();
+	for (i = 0; i < n; i++)
+		if (pps[i] != NULL && pps[i] != PGO_DONTCARE &&
+		    pps[i]->wire_count == 0)
+			uvm_pageactivate(pps[i]);
+	uvm_unlock_pageq();
+	for (i = 0; i < n; i++)
+		if (pps[i] == PGO_DONTCARE)
+			pps[i] = NULL;
+	uvm_page_unbusy(pps, n);
+	mutex_exit(&uobj->vmobjlock);
+	return result;
+}
+
+/*
+ * fault_wait_page: the page at va is busy or memory is short: get it
+ * the slow way (may sleep), then let the caller retry.
+ * => map unlocked on entry and exit.
+ */
+static void
+fault_wait_page(struct uvm_object *uobj, voff_t off, vm_prot_t access,
+    int advice)
+{
+	struct vm_page *pg = NULL;
+	int one = 1;
+
+	mutex_enter(&uobj->vmobjlock);
+	(void)uobj->pgops->pgo_get(uobj, off, &pg, &one, 0, access, advice, 0);
+	/* the pager unlocked the object; give the page back unbusied */
+	if (pg != NULL && pg != PGO_DONTCARE) {
+		mutex_enter(&uobj->vmobjlock);
+		uvm_page_unbusy(&pg, 1);
+		mutex_exit(&uobj->vmobjlock);
+	}
+}
+
+/*
+ * uvm_fault: resolve a fault at vaddr in orig_map (kernel_map or a
+ * submap of it).
+ * => no VM lock held on entry.  May sleep (for memory, or for a busy
+ *    page).
+ * => KERN_SUCCESS when the page is mapped with the access asked for;
+ *    KERN_INVALID_ADDRESS (no entry, or no pager), KERN_PROTECTION_FAILURE
+ *    (the entry does not allow the access), KERN_RESOURCE_SHORTAGE (no
+ *    host mapping left).
+ */
+int
+uvm_fault(struct vm_map *orig_map, vaddr_t vaddr, vm_fault_t fault_type,
+    vm_prot_t access_type)
+{
+	struct vm_map *map;
+	struct vm_map_entry *entry;
+	struct uvm_object *uobj;
+	vaddr_t start, end, s;
+	paddr_t pa;
+	int rv;
+
+	(void)fault_type;
+	vaddr = trunc_page(vaddr);
+	__atomic_fetch_add(&uvmexp.faults, 1, __ATOMIC_RELAXED);
+again:
+	map = orig_map;
+	rv = fault_lookup(&map, vaddr, &entry);
+	if (rv != KERN_SUCCESS)
+		return rv;
+	if ((entry->protection & access_type) != access_type) {
+		vm_map_unlock(map);
+		return KERN_PROTECTION_FAILURE;
+	}
+	uobj = UVM_ET_ISOBJ(entry) ? entry->object.uvm_obj : NULL;
+	if (uobj == NULL || uobj->pgops == NULL || uobj->pgops->pgo_get == NULL) {
+		vm_map_unlock(map);
+		return KERN_INVALID_ADDRESS;
+	}
+
+	/* section 2: mapped already, to this object's own page */
+	if (pmap_extract(map->pmap, vaddr, &pa)) {
+		struct vm_page *pg = PHYS_TO_VM_PAGE(pa);
+		voff_t off = entry->offset + (voff_t)(vaddr - entry->start);
+
+		if (pg->uobject == uobj && pg->offset == off) {
+			rv = pmap_enter(map->pmap, vaddr,
+			    pa & ~(paddr_t)PAGE_MASK, entry->protection,
+			    (unsigned)access_type | PMAP_CANFAIL);
+			pmap_emulate_access(pg, access_type);
+			if (rv == 0)
+				rv = pmap_sync(map->pmap);
+			vm_map_unlock(map);
+			return rv == 0 ? KERN_SUCCESS : KERN_RESOURCE_SHORTAGE;
+		}
+		/* someone else's page: the object's page replaces it */
+	}
+
+	/* sections 3 and 4 */
+	fault_window(entry, vaddr, &start, &end);
+	rv = KERN_SUCCESS;
+	for (s = start; s < end && rv == KERN_SUCCESS; s += ptoa(FAULT_BATCH)) {
+		vaddr_t e = s + ptoa(FAULT_BATCH) < end ? s + ptoa(FAULT_BATCH) :
+		    end;
+		int has_center = vaddr >= s && vaddr < e;
+
+		rv = fault_batch(map, entry, uobj, s, e, vaddr, access_type,
+		    end - start > ptoa(uvm_fault_advice[UVM_ADV_SEQUENTIAL].nforw +
+		    uvm_fault_advice[UVM_ADV_SEQUENTIAL].nback + 1));
+		if (rv != KERN_SUCCESS && !has_center)
+			rv = KERN_SUCCESS;	/* only the centre must succeed */
+	}
+	if (rv == FAULT_RETRY) {
+		voff_t off = entry->offset + (voff_t)(vaddr - entry->start);
+		int advice = entry->advice;
+
+		pmap_update(map->pmap);
+		vm_map_unlock(map);
+		fault_wait_page(uobj, off, access_type, advice);
+		goto again;
+	}
+	if (rv == KERN_SUCCESS && pmap_sync(map->pmap) != 0) {
+		/* the host refused: take back what this fault entered */
+		pmap_remove(map->pmap, start, end);
+		pmap_update(map->pmap);
+		rv = KERN_RESOURCE_SHORTAGE;
+	} else if (rv != KERN_SUCCESS) {
+		pmap_update(map->pmap);
+	}
+	vm_map_unlock(map);
+	return rv;
+}

@@ -285,7 +285,7 @@ struct vm_map {
 	struct vm_map_entry *root;		/* (M) tree root */
 	int nentries;				/* (M) */
 	vsize_t size;				/* (M) bytes allocated */
-	int ref_count;				/* (M) */
+	int ref_count;				/* atomic */
 	int flags;				/* (M) VM_MAP_* */
 	unsigned timestamp;			/* (M) version, bumped on change */
 	const char *name;			/* (C) for diagnostics */
@@ -310,6 +310,7 @@ int  uvm_map(struct vm_map *map, vaddr_t *startp, vsize_t size,
 void uvm_unmap(struct vm_map *map, vaddr_t start, vaddr_t end);
 int  uvm_map_submap(struct vm_map *map, vaddr_t start, vaddr_t end,
     struct vm_map *submap);
+/* => map locked by the caller */
 boolean_t uvm_map_lookup_entry(struct vm_map *map, vaddr_t addr,
     struct vm_map_entry **entry);
 void uvm_map_reference(struct vm_map *map);

@@ -189,8 +189,6 @@ static inline size_t vm_page_index(const struct vm_page *pg)
 /*
  * uvm_map.c internals used by uvm_km and the fault handler.
  */
-/* uvm_map_lookup_submap: the innermost map that holds addr, and its
- * entry; map locks are not held on return.  NULL if none. */
 void uvm_map_init(void);
 void uvm_map_fini(void);
 /* uvm_unmap_remove: unlink [start,end) from map (locked); the removed
@@ -201,6 +199,7 @@ void uvm_unmap_remove(struct vm_map *map, vaddr_t start, vaddr_t end,
 void uvm_unmap_detach(struct vm_map_entry *dead);
 /* largest free gap in map (locked) */
 vsize_t uvm_map_maxfree(struct vm_map *map);
+/* uvm_km.c: the storage of kernel_map */
 extern struct vm_map kernel_map_store;
 
 /* kernel objects: offset = va - vm_map_min(kernel_map) */

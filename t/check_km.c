@@ -267,8 +267,10 @@ START_TEST(test_submap_no_overlap)
 			    ranges[j][1] <= ranges[i][0]);
 	/* fixed placement right after the submap */
 	fmin = smax;
+	vm_map_lock(kernel_map);
 	while (uvm_map_lookup_entry(kernel_map, fmin, &ent))
 		fmin += PAGE_SIZE;
+	vm_map_unlock(kernel_map);
 	fixed = uvm_km_suballoc(kernel_map, &fmin, &fmax, 8 * PAGE_SIZE, FALSE,
 	    TRUE, NULL);
 	if (fixed != NULL)

@@ -470,7 +470,8 @@ void           uvm_km_free_poolpage1(vm_map_t map, vm_offset_t addr);
  * Lifecycle and what is ours.
  */
 struct kva_config {
-	size_t physmem;		/* cap on physical memory; 0 = host RAM */
+	size_t physmem;		/* cap on physical memory; 0 = host RAM,
+				 * at most half the kernel VA */
 	size_t kva;		/* kernel VA size; 0 = 64G (16G under valgrind) */
 	size_t kmem;		/* kmem_map size; 0 = half the kernel VA */
 	const char *swap;	/* swap file path, "none", or NULL = temporary */

@@ -47,11 +47,13 @@ params_finish(struct kva_params *p)
 {
 	size_t hostmem = kva_host_physmem();
 
-	if (p->physmem == 0)
-		p->physmem = hostmem;
 	if (p->kva == 0)
 		p->kva = kva_host_on_valgrind() ? (size_t)16 << 30 :
 		    (size_t)64 << 30;
+	/* the host's RAM, but no more than half the kernel VA, which must
+	 * also hold the page array and the rest of the bootstrap region */
+	if (p->physmem == 0)
+		p->physmem = hostmem < p->kva / 2 ? hostmem : p->kva / 2;
 	if (p->kmem == 0 || p->kmem >= p->kva / 4 * 3)
 		p->kmem = p->kva / 2;
 }

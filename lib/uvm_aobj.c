@@ -14,10 +14,6 @@
 #include "kva_impl.h"
 #include "pmap_posix/pmap_md.h"
 
-#ifndef UVM_PGA_RESERV
-#define UVM_PGA_RESERV 0	/* until reservations land in uvm_page.c */
-#endif
-
 struct uvm_aobj {
 	struct uvm_object u_obj;	/* must be first */
 	size_t u_pages;			/* (C) size in pages */

@@ -23,10 +23,18 @@
  *    UVM_PGA_RESERV: the first page of an aligned 2 MiB chunk reserves an
  *    aligned 2 MiB physical run, and the chunk's other pages take the
  *    frame at their own offset in it (uvm_page.c), so pages touched in any
- *    order merge into one host mapping.  When a chunk is touched a second
- *    time, or host mappings run short, the fault maps the whole chunk at
- *    once, zero-filled: dense or random touch then costs two faults per
- *    2 MiB, and a fault never needs more than one host mapping per chunk.
+ *    order merge into one host mapping.  When a chunk is touched densely
+ *    (the page before the fault is resident: a stream; or an eighth of its
+ *    pages are), or host mappings run short, the fault maps the whole chunk at
+ *    once, zero-filled: sequential touch then costs two faults per 2 MiB,
+ *    random touch up to one in eight, and a fault never needs more than one
+ *    host mapping per chunk.  Sparse touches allocate only what they touch.
+ *
+ * 5. Referenced and modified.  Pageable pages are mapped under the pmap's
+ *    ref/mod emulation: a read fault maps the page read-only, so the first
+ *    write faults again and sets the modified bit.  Neighbours mapped
+ *    ahead get the access of the fault that brought them (a write fault's
+ *    neighbours count as modified): pessimistic, never wrong.
  *
  * Locks: the map lock (of the innermost map) is held across the fault;
  * the object lock while pages are gotten and entered.  The fault may not
@@ -36,7 +44,8 @@
 #include "pmap_posix/pmap_md.h"
 
 #define FAULT_BATCH 64		/* pages handled per pgo_get call */
-#define FAULT_CHUNK ((vsize_t)2 << 20)	/* a reservation: 2 MiB */
+#define FAULT_CHUNK UVM_RESV_SIZE	/* a reservation: 2 MiB */
+#define FAULT_DENSE_SHIFT 3	/* 1/8 of a chunk resident makes it dense */
 
 static const struct {
 	int nback, nforw;
@@ -80,20 +89,33 @@ static void
 fault_window(struct vm_map_entry *entry, vaddr_t va, vaddr_t *startp,
     vaddr_t *endp)
 {
-	vaddr_t cs = va & ~(vaddr_t)(FAULT_CHUNK - 1), ce = cs + FAULT_CHUNK;
+	/* the chunk of the object's offsets (its reservation) holding va */
+	voff_t off = entry->offset + (voff_t)(va - entry->start);
+	vaddr_t cs = va - (vaddr_t)(off & (voff_t)(FAULT_CHUNK - 1));
+	vaddr_t ce = cs + FAULT_CHUNK;
 	int adv = entry->advice <= UVM_ADV_SEQUENTIAL ? entry->advice :
 	    UVM_ADV_NORMAL;
 	int dense;
 	vaddr_t s, e;
 
-	if (cs < entry->start)
+	if (cs < entry->start || cs > va)
 		cs = entry->start;
 	if (ce > entry->end)
 		ce = entry->end;
-	/* touched before: some other page of the chunk is mapped */
-	dense = uvmexp.hostmaps > uvmexp.hostmaps_limit / 4 * 3;
-	for (s = cs; s < ce && !dense; s += PAGE_SIZE)
-		dense = s != va && pmap_extract(pmap_kernel(), s, NULL);
+	/*
+	 * Dense: the page before is resident (a stream), or an eighth of
+	 * the chunk is, or host mappings run short.
+	 */
+	dense = uvmexp.hostmaps > uvmexp.hostmaps_limit / 4 * 3 ||
+	    (va > cs && pmap_extract(pmap_kernel(), va - PAGE_SIZE, NULL));
+	if (!dense) {
+		size_t resident = 0, need = ((ce - cs) >> PAGE_SHIFT) >>
+		    FAULT_DENSE_SHIFT;
+
+		for (s = cs; s < ce && resident < need; s += PAGE_SIZE)
+			resident += pmap_extract(pmap_kernel(), s, NULL);
+		dense = need > 0 && resident >= need;
+	}
 	if (dense) {
 		*startp = cs;
 		*endp = ce;
@@ -154,8 +176,7 @@ fault_batch(struct vm_map *map, struct vm_map_entry *entry,
 
 		if (pg == NULL || pg == PGO_DONTCARE)
 			continue;
-		if (i == center)
-			flags |= (unsigned)access;
+		flags |= (unsigned)access;	/* section 5 */
 		if (pmap_enter(map->pmap, start + ptoa(i), VM_PAGE_TO_PHYS(pg),
 		    entry->protection, flags) != 0 && i == center)
 			result = KERN_RESOURCE_SHORTAGE;

@@ -59,7 +59,44 @@
  *
  * 7. Hot path.  uvm_pagealloc(NULL, ...) of one page is a bitmap scan,
  *    a list removal and at most UVM_BUDDY_MAXORDER splits under the free
- *    lock: no system call unless physical memory must grow.
+ *    lock: no system call unless physical memory must grow.  Freeing a
+ *    page adds one load from a small table (section 8).
+ *
+ * 8. Reservations.  Pageable memory is filled one fault at a time, in any
+ *    order, and the host merges two mappings only when VA and frame are
+ *    both contiguous (pmap.c, section 4): pages given arbitrary frames
+ *    would need one host mapping each.  So, as FreeBSD's vm_reserv does
+ *    for superpages, uvm_pagealloc(obj, off, UVM_PGA_RESERV) takes its
+ *    page from the reservation of the chunk (obj, off / UVM_RESV_SIZE):
+ *    an aligned run of UVM_RESV_PAGES frames (2 MiB; a buddy block of
+ *    order uvm_resv_order) that the chunk's first allocation takes off the
+ *    free lists.  Every later allocation in the chunk takes the frame at
+ *    run + (off mod UVM_RESV_SIZE) / PAGE_SIZE, so whatever the order in
+ *    which a chunk is filled, its pages end where their offsets say and
+ *    merge into one host mapping.
+ *
+ *    A reservation is described by uvm_resv[run], one slot per aligned
+ *    run of physical memory: a page's reservation is the slot of its
+ *    frame >> uvm_resv_order, found in O(1) with no field in vm_page.  A
+ *    hash on (obj, chunk), chained through the slots, finds the
+ *    reservation for an allocation.  The free frames of a reservation
+ *    keep PQ_FREE (a double free is still caught) and UVM_BUDDY_NONE (so
+ *    no neighbour merges with them), are on no free list, and count in
+ *    uvmexp.free and uvmexp.zeropages: reserving changes no counter, only
+ *    allocating does.  A page freed into a live reservation stays there;
+ *    when its last used page is freed the run goes back to the free lists
+ *    as one block and merges with its buddies.
+ *
+ *    Reserved frames go to nobody else while the free lists have frames
+ *    or physical memory can grow.  When both fail, uvm_page_take breaks
+ *    the partly used reservation that was allocated into or freed from
+ *    least recently (the head of uvm_resv_partq) and frees its free
+ *    frames to the lists, so an allocation fails only when no frame is
+ *    free.  Fully used reservations are off that queue: breaking them
+ *    would free nothing.  If the frame at the page's place is in use (the
+ *    page at that offset was untabled but not freed), or no run can be
+ *    reserved, UVM_PGA_RESERV takes an ordinary page instead.  A broken
+ *    reservation's pages in use become ordinary pages.
  *
  * Locks, in the order they are taken (kva_impl.h ranks them): object
  * lock (2), page queue lock (3), free page lock (4).  The hash stripe
@@ -69,7 +106,8 @@
  *
  *   (F) uvm_fpageqlock: uvm_freeq, the PQ_FREE bit and buddy_order of
  *       every page, vm_page_array_n, uvmexp.free, uvmexp.zeropages,
- *       uvm_free_waiters, the flags of free pages.
+ *       uvm_free_waiters, the flags of free pages, and the reservations
+ *       (uvm_resv, its hash and uvm_resv_partq): they are free page state.
  *   (Q) uvm_pageqlock: the paging queues, PQ_ACTIVE/PQ_INACTIVE,
  *       wire_count, uvmexp.active/inactive/wired.
  *   (O) the object's vmobjlock: flags, uobject, offset, listq of its pages.
@@ -117,6 +155,35 @@ static size_t uvm_pagehash_mask;	/* (C) buckets - 1 */
 static struct uvm_pagehash_lock {
 	kmutex_t lock;
 } __attribute__((aligned(64))) uvm_pagehash_locks[UVM_PAGEHASH_NLOCKS];
+
+/*
+ * Reservations (section 8).  Slot r of uvm_resv describes physical run r,
+ * frames [r << uvm_resv_order, (r + 1) << uvm_resv_order); it is live
+ * while obj is set.  Hash chains and the bucket heads hold slot + 1, so
+ * that 0 ends a chain.  uvm_resv is NULL when reservations are off (no
+ * room in the bootstrap region, or pages of 2 MiB or more).
+ */
+#define UVM_RESV_SHIFT	21		/* log2(UVM_RESV_SIZE) */
+_Static_assert(((vsize_t)1 << UVM_RESV_SHIFT) == UVM_RESV_SIZE,
+    "UVM_RESV_SHIFT does not match UVM_RESV_SIZE");
+
+struct uvm_resv {
+	struct uvm_object *obj;		/* (F) owner; NULL when not live */
+	uint64_t chunk;			/* (F) offset / UVM_RESV_SIZE in obj */
+	uint32_t hnext;			/* (F) next slot + 1 in the chain */
+	uint32_t npopulated;		/* (F) frames of the run in use */
+	TAILQ_ENTRY(uvm_resv) partq;	/* (F) on uvm_resv_partq when partly
+					 * used (0 < npopulated < pages) */
+};
+
+static struct uvm_resv *uvm_resv;	/* (C) a slot per physical run */
+static size_t uvm_resv_nruns;		/* (C) slots */
+static unsigned uvm_resv_order;		/* (C) log2(UVM_RESV_PAGES) */
+static uint32_t *uvm_resv_hash;		/* (F) bucket heads, slot + 1 */
+static size_t uvm_resv_hmask;		/* (C) buckets - 1 */
+static TAILQ_HEAD(, uvm_resv) uvm_resv_partq;	/* (F) partly used, least
+						 * recently touched first */
+static size_t uvm_resv_live;		/* (F) live reservations */
 
 /* uvm_count: bump a statistics counter that no lock protects. */
 static inline void
@@ -303,8 +370,243 @@ uvm_page_grow_locked(void)
 	return true;
 }
 
+/* ------------------------------------------------------------------ */
+/* Reservations (section 8).  Everything in this section runs with (F)
+ * held, and only while uvm_resv != NULL. */
+
+static inline size_t
+uvm_resv_pages(void)
+{
+	return (size_t)1 << uvm_resv_order;
+}
+
+/* uvm_resv_first: the first frame of r's run */
+static inline size_t
+uvm_resv_first(const struct uvm_resv *r)
+{
+	return (size_t)(r - uvm_resv) << uvm_resv_order;
+}
+
+/* uvm_resv_of: the live reservation whose run holds frame, or NULL */
+static inline struct uvm_resv *
+uvm_resv_of(size_t frame)
+{
+	struct uvm_resv *r;
+
+	if (uvm_resv == NULL)
+		return NULL;
+	r = &uvm_resv[frame >> uvm_resv_order];
+	return r->obj != NULL ? r : NULL;
+}
+
+/* uvm_resv_bucket: consecutive chunks of an object, consecutive buckets */
+static inline size_t
+uvm_resv_bucket(const struct uvm_object *obj, uint64_t chunk)
+{
+	uint64_t base = (uint64_t)(uintptr_t)obj * 0x9e3779b97f4a7c15ull;
+
+	return (size_t)((base >> 32) + chunk) & uvm_resv_hmask;
+}
+
+/* uvm_resv_lookup: the live reservation of (obj, chunk), or NULL */
+static struct uvm_resv *
+uvm_resv_lookup(const struct uvm_object *obj, uint64_t chunk)
+{
+	uint32_t i = uvm_resv_hash[uvm_resv_bucket(obj, chunk)];
+
+	while (i != 0) {
+		struct uvm_resv *r = &uvm_resv[i - 1];
+
+		if (r->obj == obj && r->chunk == chunk)
+			return r;
+		i = r->hnext;
+	}
+	return NULL;
+}
+
+static inline bool
+uvm_resv_partial(uint32_t npopulated)
+{
+	return npopulated > 0 && npopulated < uvm_resv_pages();
+}
+
 /*
- * uvm_page_take: take 2^order frames, growing physical memory if need be.
+ * uvm_resv_setpop: set r's count of pages in use to n, and keep
+ * uvm_resv_partq in order: a partly used reservation goes to its tail
+ * whenever it is touched.
+ */
+static inline void
+uvm_resv_setpop(struct uvm_resv *r, uint32_t n)
+{
+	if (uvm_resv_partial(r->npopulated))
+		TAILQ_REMOVE(&uvm_resv_partq, r, partq);
+	r->npopulated = n;
+	if (uvm_resv_partial(n))
+		TAILQ_INSERT_TAIL(&uvm_resv_partq, r, partq);
+}
+
+/*
+ * uvm_resv_create: reserve a run for (obj, chunk), which has none.
+ * The run is a free block of order uvm_resv_order; physical memory grows
+ * for it if need be, but no other reservation is broken for it.
+ * => the reservation, with no page in use; NULL if no run is free.
+ */
+static struct uvm_resv *
+uvm_resv_create(struct uvm_object *obj, uint64_t chunk)
+{
+	struct vm_page *pg;
+	struct uvm_resv *r;
+	size_t b;
+
+	while ((pg = uvm_buddy_take(uvm_resv_order)) == NULL) {
+		if (!uvm_page_grow_locked())
+			return NULL;
+	}
+	/* its frames stay PQ_FREE, and buddy_take left the head NONE */
+	r = &uvm_resv[pg_frame(pg) >> uvm_resv_order];
+	if (KVA_UNLIKELY(r->obj != NULL || r->npopulated != 0))
+		panic("uvm_resv_create(%p, %#jx): run at frame %zu still "
+		    "reserved for %p chunk %#jx (%u in use)", obj,
+		    (uintmax_t)chunk, pg_frame(pg), r->obj,
+		    (uintmax_t)r->chunk, r->npopulated);
+	r->obj = obj;
+	r->chunk = chunk;
+	r->npopulated = 0;
+	b = uvm_resv_bucket(obj, chunk);
+	r->hnext = uvm_resv_hash[b];
+	uvm_resv_hash[b] = (uint32_t)(r - uvm_resv) + 1;
+	uvm_resv_live++;
+	return r;
+}
+
+/*
+ * uvm_resv_unlink: r is no longer live: off its hash chain and the
+ * partly used queue.  Its frames are the caller's to dispose of.
+ */
+static void
+uvm_resv_unlink(struct uvm_resv *r)
+{
+	uint32_t self = (uint32_t)(r - uvm_resv) + 1;
+	uint32_t *ip = &uvm_resv_hash[uvm_resv_bucket(r->obj, r->chunk)];
+
+	while (*ip != self) {
+		if (KVA_UNLIKELY(*ip == 0))
+			panic("uvm_resv_unlink(%p): slot %u (obj %p, chunk "
+			    "%#jx) not on its hash chain", r, self - 1, r->obj,
+			    (uintmax_t)r->chunk);
+		ip = &uvm_resv[*ip - 1].hnext;
+	}
+	*ip = r->hnext;
+	uvm_resv_setpop(r, 0);
+	r->hnext = 0;
+	r->obj = NULL;
+	r->chunk = 0;
+	uvm_resv_live--;
+}
+
+/*
+ * uvm_resv_break: break r: its free frames go to the free lists, its
+ * pages in use become ordinary pages.
+ * => the number of frames freed.
+ */
+static size_t
+uvm_resv_break(struct uvm_resv *r)
+{
+	size_t first = uvm_resv_first(r), n = uvm_resv_pages(), freed = 0;
+
+	uvm_resv_unlink(r);
+	for (size_t i = 0; i < n; ) {
+		size_t j = i;
+
+		while (j < n && (vm_page_array[first + j].pqflags & PQ_FREE))
+			j++;
+		if (j > i) {
+			/* cold frames: to the tail of their lists */
+			uvm_buddy_free_range(first + i, j - i, false);
+			freed += j - i;
+			i = j;
+		} else {
+			i++;
+		}
+	}
+	return freed;
+}
+
+/*
+ * uvm_resv_break_one: break the partly used reservation touched least
+ * recently.  false if there is none (nothing could be freed).
+ */
+static bool
+uvm_resv_break_one(void)
+{
+	struct uvm_resv *r;
+
+	if (uvm_resv == NULL || (r = TAILQ_FIRST(&uvm_resv_partq)) == NULL)
+		return false;
+	(void)uvm_resv_break(r);
+	return true;
+}
+
+/*
+ * uvm_resv_depopulate: frame, a page of live reservation r, was freed
+ * (it carries PQ_FREE and UVM_BUDDY_NONE).  The last page frees the run.
+ */
+static void
+uvm_resv_depopulate(struct uvm_resv *r, size_t frame)
+{
+	if (KVA_UNLIKELY(r->npopulated == 0))
+		panic("uvm_resv_depopulate(%p, %zu): reservation of %p chunk "
+		    "%#jx has no page in use", r, frame, r->obj,
+		    (uintmax_t)r->chunk);
+	if (r->npopulated > 1) {
+		uvm_resv_setpop(r, r->npopulated - 1);
+		return;
+	}
+	uvm_resv_unlink(r);
+	uvm_buddy_free(uvm_resv_first(r), uvm_resv_order, true);
+}
+
+/*
+ * uvm_page_free_range: give back frames [frame, frame + n), marked
+ * PQ_FREE and UVM_BUDDY_NONE: to their reservations, the others to the
+ * free lists.
+ */
+static void
+uvm_page_free_range(size_t frame, size_t n)
+{
+	if (uvm_resv == NULL) {
+		uvm_buddy_free_range(frame, n, true);
+		return;
+	}
+	while (n > 0) {
+		size_t end = ((frame >> uvm_resv_order) + 1) << uvm_resv_order;
+		size_t len = end - frame < n ? end - frame : n;
+		struct uvm_resv *r = uvm_resv_of(frame);
+
+		if (r == NULL) {
+			uvm_buddy_free_range(frame, len, true);
+		} else {
+			for (size_t i = 0; i < len; i++)
+				uvm_resv_depopulate(r, frame + i);
+		}
+		frame += len;
+		n -= len;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+
+/* uvm_page_reserve_ok: npages may be taken, given the page daemon's reserve */
+static inline bool
+uvm_page_reserve_ok(size_t npages, int flags)
+{
+	return (flags & UVM_PGA_USERESERVE) != 0 ||
+	    (size_t)uvmexp.free >= npages + (size_t)uvmexp.reserve_pagedaemon;
+}
+
+/*
+ * uvm_page_take: take 2^order frames off the free lists, growing
+ * physical memory, then breaking reservations, if need be.
  * => (F) held.  NULL if the reserve or physical memory forbids it.
  */
 static struct vm_page *
@@ -312,14 +614,42 @@ uvm_page_take(unsigned order, size_t npages, int flags)
 {
 	struct vm_page *pg;
 
-	if ((flags & UVM_PGA_USERESERVE) == 0 &&
-	    (size_t)uvmexp.free < npages + (size_t)uvmexp.reserve_pagedaemon)
+	if (!uvm_page_reserve_ok(npages, flags))
 		return NULL;
 	while ((pg = uvm_buddy_take(order)) == NULL) {
-		if (!uvm_page_grow_locked())
+		if (!uvm_page_grow_locked() && !uvm_resv_break_one())
 			return NULL;
 	}
 	return pg;
+}
+
+/*
+ * uvm_resv_take: a page for (obj, off) from the chunk's reservation,
+ * reserving a run if the chunk has none; else an ordinary page.
+ * => (F) held.  The page is still marked free (uvm_buddy_claim it).
+ */
+static struct vm_page *
+uvm_resv_take(struct uvm_object *obj, voff_t off, int flags)
+{
+	struct uvm_resv *r;
+	uint64_t chunk;
+
+	if (uvm_resv == NULL || off < 0 || !uvm_page_reserve_ok(1, flags))
+		return uvm_page_take(0, 1, flags);
+	chunk = (uint64_t)off >> UVM_RESV_SHIFT;
+	if ((r = uvm_resv_lookup(obj, chunk)) == NULL)
+		r = uvm_resv_create(obj, chunk);
+	if (r != NULL) {
+		size_t idx = (size_t)((uint64_t)off >> PAGE_SHIFT) &
+		    (uvm_resv_pages() - 1);
+		struct vm_page *pg = &vm_page_array[uvm_resv_first(r) + idx];
+
+		if (KVA_LIKELY(pg->pqflags & PQ_FREE)) {
+			uvm_resv_setpop(r, r->npopulated + 1);
+			return pg;
+		}
+	}
+	return uvm_page_take(0, 1, flags);
 }
 
 /*
@@ -338,6 +668,45 @@ uvm_free_wake_locked(void)
 
 /* ------------------------------------------------------------------ */
 /* Set up and tear down. */
+
+/*
+ * uvm_resv_init: the reservation slots and hash for npages_max frames,
+ * from the bootstrap region (about 45 bytes per 2 MiB).  Without room,
+ * or with pages of 2 MiB or more, reservations stay off and
+ * UVM_PGA_RESERV allocates ordinary pages.
+ */
+static void
+uvm_resv_init(size_t npages_max)
+{
+	size_t nruns, nbuckets = 16;
+	unsigned order;
+
+	uvm_resv = NULL;
+	uvm_resv_nruns = 0;
+	uvm_resv_hash = NULL;
+	uvm_resv_hmask = 0;
+	uvm_resv_live = 0;
+	TAILQ_INIT(&uvm_resv_partq);
+	if (PAGE_SHIFT >= UVM_RESV_SHIFT ||
+	    UVM_RESV_SHIFT - PAGE_SHIFT > UVM_BUDDY_MAXORDER)
+		return;
+	order = (unsigned)(UVM_RESV_SHIFT - PAGE_SHIFT);
+	nruns = (npages_max + ((size_t)1 << order) - 1) >> order;
+	while (nbuckets < nruns)
+		nbuckets <<= 1;
+	uvm_resv_hash = pmap_bootstrap_alloc(nbuckets * sizeof(*uvm_resv_hash));
+	uvm_resv = pmap_bootstrap_alloc(nruns * sizeof(*uvm_resv));
+	if (uvm_resv_hash == NULL || uvm_resv == NULL) {
+		kva_warn("no room for %zu page reservations; pageable memory "
+		    "will need more host mappings", nruns);
+		uvm_resv = NULL;
+		uvm_resv_hash = NULL;
+		return;
+	}
+	uvm_resv_order = order;
+	uvm_resv_nruns = nruns;
+	uvm_resv_hmask = nbuckets - 1;
+}
 
 /*
  * uvm_page_init: take charge of the page array at pgs, with room for
@@ -382,6 +751,7 @@ uvm_page_init(struct vm_page *pgs, size_t npages_max)
 		panic("uvm_page_init(%p, %zu): no room for the page hash",
 		    pgs, npages_max);
 	uvm_pagehash_mask = nbuckets - 1;
+	uvm_resv_init(npages_max);
 }
 
 /*
@@ -426,6 +796,12 @@ uvm_page_fini(void)
 	vm_page_array_max = 0;
 	uvm_pagehash = NULL;
 	uvm_pagehash_mask = 0;
+	uvm_resv = NULL;
+	uvm_resv_nruns = 0;
+	uvm_resv_hash = NULL;
+	uvm_resv_hmask = 0;
+	uvm_resv_live = 0;
+	TAILQ_INIT(&uvm_resv_partq);
 	uvmexp.npages = uvmexp.free = uvmexp.zeropages = 0;
 	uvmexp.active = uvmexp.inactive = uvmexp.wired = 0;
 	uvmexp.reserve_pagedaemon = 0;
@@ -549,7 +925,8 @@ uvm_pagelookup(struct uvm_object *obj, voff_t off)
  * uvm_pagealloc: allocate one page and, if obj is given, table it there.
  * => if obj != NULL, obj is locked; anon is not used yet (no amaps).
  * => flags: UVM_PGA_USERESERVE may dip into the reserve; UVM_PGA_ZERO
- *    asks for a zero-filled page.
+ *    asks for a zero-filled page; UVM_PGA_RESERV (with obj) takes the
+ *    page from the reservation of its chunk (section 8).
  * => the page comes back PG_BUSY|PG_FAKE|PG_CLEAN, off every queue, not
  *    wired, owned by the caller.  Never sleeps.
  * => NULL when no page is free (the caller may uvm_wait and retry).
@@ -567,7 +944,10 @@ uvm_pagealloc(struct uvm_object *obj, voff_t off, struct vm_anon *anon,
 	if (KVA_UNLIKELY(vm_page_array == NULL))
 		return NULL;
 	mutex_enter(&uvm_fpageqlock);
-	pg = uvm_page_take(0, 1, flags);
+	if (KVA_UNLIKELY(flags & UVM_PGA_RESERV) && obj != NULL)
+		pg = uvm_resv_take(obj, off, flags);
+	else
+		pg = uvm_page_take(0, 1, flags);
 	if (pg != NULL)
 		uvm_buddy_claim(pg, 1);
 	mutex_exit(&uvm_fpageqlock);
@@ -682,10 +1062,12 @@ uvm_pageunqueue(struct vm_page *pg)
  *    later NetBSD; the seed's callers held it).  Only the page's owner
  *    queues or wires a page, so the test without the lock is stable.
  * => sleepers on the page (PG_WANTED) and in uvm_wait are woken.
+ * => a page of a live reservation goes back to it (section 8).
  */
 void
 uvm_pagefree(struct vm_page *pg)
 {
+	struct uvm_resv *r;
 	bool wake;
 
 	uvm_pagefree_check("uvm_pagefree", pg);
@@ -702,7 +1084,10 @@ uvm_pagefree(struct vm_page *pg)
 	uvm_pagefree_twice("uvm_pagefree", pg);
 	pg->pqflags = PQ_FREE;
 	pg->buddy_order = UVM_BUDDY_NONE;
-	uvm_buddy_free(pg_frame(pg), 0, true);
+	if (KVA_UNLIKELY((r = uvm_resv_of(pg_frame(pg))) != NULL))
+		uvm_resv_depopulate(r, pg_frame(pg));
+	else
+		uvm_buddy_free(pg_frame(pg), 0, true);
 	uvmexp.free++;
 	wake = uvm_free_wake_locked();
 	mutex_exit(&uvm_fpageqlock);
@@ -713,6 +1098,8 @@ uvm_pagefree(struct vm_page *pg)
 /*
  * uvm_pagefree_contig: free npages pages starting at pg.
  * => none is tabled, queued or wired; the free lock is not held.
+ * => pages of live reservations go back to them (single pages from
+ *    uvm_pagealloc may be freed here too).
  */
 void
 uvm_pagefree_contig(struct vm_page *pg, size_t npages)
@@ -740,7 +1127,7 @@ uvm_pagefree_contig(struct vm_page *pg, size_t npages)
 		pg[i].pqflags = PQ_FREE;
 		pg[i].buddy_order = UVM_BUDDY_NONE;
 	}
-	uvm_buddy_free_range(pg_frame(pg), npages, true);
+	uvm_page_free_range(pg_frame(pg), npages);
 	uvmexp.free += (int)npages;
 	wake = uvm_free_wake_locked();
 	mutex_exit(&uvm_fpageqlock);
@@ -839,6 +1226,51 @@ uvm_page_free_ok(size_t n)
 	    (size_t)free >= n + (size_t)uvmexp.reserve_pagedaemon;
 }
 
+/*
+ * uvm_reserv_populated: how many pages of the reservation of the chunk
+ * of obj that holds off are in use; 0 if the chunk has no reservation.
+ * => the free lock is not held (the object lock may be).
+ */
+int
+uvm_reserv_populated(struct uvm_object *obj, voff_t off)
+{
+	struct uvm_resv *r;
+	int n = 0;
+
+	if (uvm_resv == NULL || obj == NULL || off < 0)
+		return 0;
+	mutex_enter(&uvm_fpageqlock);
+	r = uvm_resv_lookup(obj, (uint64_t)off >> UVM_RESV_SHIFT);
+	if (r != NULL)
+		n = (int)r->npopulated;
+	mutex_exit(&uvm_fpageqlock);
+	return n;
+}
+
+/*
+ * uvm_reserv_break_all: break every reservation; their free frames go
+ * to the free lists (no counter changes).  For tests and for callers
+ * that want large runs back.
+ * => the free lock is not held.  Returns how many were broken.
+ */
+size_t
+uvm_reserv_break_all(void)
+{
+	size_t n = 0;
+
+	if (uvm_resv == NULL)
+		return 0;
+	mutex_enter(&uvm_fpageqlock);
+	for (size_t i = 0; i < uvm_resv_nruns && uvm_resv_live > 0; i++) {
+		if (uvm_resv[i].obj != NULL) {
+			(void)uvm_resv_break(&uvm_resv[i]);
+			n++;
+		}
+	}
+	mutex_exit(&uvm_fpageqlock);
+	return n;
+}
+
 /* ------------------------------------------------------------------ */
 /* Paging queues and wiring.  Page queue lock held throughout. */
 
@@ -911,6 +1343,97 @@ uvm_pageunwire(struct vm_page *pg)
 /* Invariants. */
 
 /*
+ * uvm_page_check_resv: check the reservations; count their free frames
+ * in *nresv and the zero ones in *nzero.
+ * => (F) held.  0 when sound; else -1 and the first fault in why.
+ */
+static int
+uvm_page_check_resv(char *why, size_t whylen, size_t *nresv, size_t *nzero)
+{
+	size_t live = 0, partial = 0, onq = 0, chained = 0;
+	size_t npg = uvm_resv_pages();
+	struct uvm_resv *r;
+
+#define UVM_RESV_FAIL(...) do {						\
+	snprintf(why, whylen, __VA_ARGS__);				\
+	return -1;							\
+} while (0)
+
+	if (uvm_resv == NULL)
+		return 0;
+	for (size_t c = 0; c < uvm_resv_nruns; c++) {
+		size_t first = c << uvm_resv_order, used = 0;
+
+		r = &uvm_resv[c];
+		if (r->obj == NULL) {
+			if (r->npopulated != 0 || r->hnext != 0)
+				UVM_RESV_FAIL("run %zu: dead slot with %u in "
+				    "use, chained to %u", c, r->npopulated,
+				    r->hnext);
+			continue;
+		}
+		live++;
+		if (first + npg > vm_page_array_n)
+			UVM_RESV_FAIL("run %zu: reserved beyond the %zu frames "
+			    "loaded", c, vm_page_array_n);
+		if (uvm_resv_lookup(r->obj, r->chunk) != r)
+			UVM_RESV_FAIL("run %zu: (%p, chunk %#jx) finds %p", c,
+			    r->obj, (uintmax_t)r->chunk,
+			    uvm_resv_lookup(r->obj, r->chunk));
+		for (size_t i = 0; i < npg; i++) {
+			const struct vm_page *pg = &vm_page_array[first + i];
+
+			if ((pg->pqflags & PQ_FREE) == 0) {
+				used++;
+				continue;
+			}
+			if (pg->buddy_order != UVM_BUDDY_NONE)
+				UVM_RESV_FAIL("run %zu: free frame %zu has "
+				    "order %u", c, first + i, pg->buddy_order);
+			(*nresv)++;
+			*nzero += (pg->flags & PG_ZERO) != 0;
+		}
+		if (used == 0 || used != r->npopulated)
+			UVM_RESV_FAIL("run %zu (%p, chunk %#jx): %zu frames in "
+			    "use, count %u", c, r->obj, (uintmax_t)r->chunk,
+			    used, r->npopulated);
+		partial += used < npg;
+	}
+	if (live != uvm_resv_live)
+		UVM_RESV_FAIL("%zu reservations live, count %zu", live,
+		    uvm_resv_live);
+	TAILQ_FOREACH(r, &uvm_resv_partq, partq) {
+		if (r->obj == NULL || !uvm_resv_partial(r->npopulated))
+			UVM_RESV_FAIL("run %zu on the partly used queue with "
+			    "%u in use (obj %p)", (size_t)(r - uvm_resv),
+			    r->npopulated, r->obj);
+		if (++onq > partial)
+			break;
+	}
+	if (onq != partial)
+		UVM_RESV_FAIL("%zu partly used reservations, %zu%s queued",
+		    partial, onq, onq > partial ? " or more" : "");
+	for (size_t b = 0; b <= uvm_resv_hmask; b++) {
+		for (uint32_t i = uvm_resv_hash[b]; i != 0;
+		    i = uvm_resv[i - 1].hnext) {
+			if (i > uvm_resv_nruns || uvm_resv[i - 1].obj == NULL ||
+			    uvm_resv_bucket(uvm_resv[i - 1].obj,
+			    uvm_resv[i - 1].chunk) != b)
+				UVM_RESV_FAIL("bucket %zu: slot %u dead or "
+				    "misplaced", b, i - 1);
+			if (++chained > live)
+				UVM_RESV_FAIL("hash chains hold more than "
+				    "the %zu reservations live", live);
+		}
+	}
+	if (chained != live)
+		UVM_RESV_FAIL("%zu reservations live, %zu on hash chains",
+		    live, chained);
+	return 0;
+#undef UVM_RESV_FAIL
+}
+
+/*
  * uvm_page_check: check the free lists against the page array and the
  * counters (debug level 3, and the tests).
  * => no locks held.  0 when sound; else -1 and the first fault in why.
@@ -918,7 +1441,7 @@ uvm_pageunwire(struct vm_page *pg)
 int
 uvm_page_check(char *why, size_t whylen)
 {
-	size_t nfree = 0, nzero = 0, nmarked = 0;
+	size_t nfree = 0, nzero = 0, nmarked = 0, nresv = 0;
 	int error = 0;
 
 #define UVM_PAGE_FAIL(...) do {						\
@@ -945,20 +1468,28 @@ uvm_page_check(char *why, size_t whylen)
 				    (i > 0 && pg[i].buddy_order != UVM_BUDDY_NONE))
 					UVM_PAGE_FAIL("order %u: frame %zu in "
 					    "block %zu badly marked", k, f + i, f);
+				if (uvm_resv_of(f + i) != NULL)
+					UVM_PAGE_FAIL("order %u: frame %zu in "
+					    "block %zu is reserved", k, f + i, f);
 				nzero += (pg[i].flags & PG_ZERO) != 0;
 			}
 			nfree += n;
 		}
 	}
+	if (uvm_page_check_resv(why, whylen, &nresv, &nzero) != 0) {
+		error = -1;
+		goto out;
+	}
 	for (size_t i = 0; i < vm_page_array_n; i++)
 		nmarked += (vm_page_array[i].pqflags & PQ_FREE) != 0;
-	if (nmarked != nfree)
-		UVM_PAGE_FAIL("%zu pages marked free, %zu on the lists",
-		    nmarked, nfree);
-	if (nfree + (vm_page_array_max - vm_page_array_n) !=
+	if (nmarked != nfree + nresv)
+		UVM_PAGE_FAIL("%zu pages marked free, %zu on the lists, %zu "
+		    "reserved", nmarked, nfree, nresv);
+	if (nfree + nresv + (vm_page_array_max - vm_page_array_n) !=
 	    (size_t)uvmexp.free)
-		UVM_PAGE_FAIL("uvmexp.free %d, counted %zu + %zu not loaded",
-		    uvmexp.free, nfree, vm_page_array_max - vm_page_array_n);
+		UVM_PAGE_FAIL("uvmexp.free %d, counted %zu + %zu reserved + "
+		    "%zu not loaded", uvmexp.free, nfree, nresv,
+		    vm_page_array_max - vm_page_array_n);
 	if (nzero != (size_t)uvmexp.zeropages)
 		UVM_PAGE_FAIL("uvmexp.zeropages %d, counted %zu",
 		    uvmexp.zeropages, nzero);

@@ -13,7 +13,7 @@ static void
 setup(void)
 {
 	struct kva_config cfg = { .physmem = (size_t)256 << 20,
-	    .kva = (size_t)8 << 30 };
+	    .kva = (size_t)1 << 30 };
 
 	t_install_handler();		/* before kva_init */
 	ck_assert_int_eq(kva_init(&cfg), 0);
@@ -179,12 +179,12 @@ START_TEST(test_malformed_options)
 	ck_assert_int_ge(fd, 0);
 	unlink(path);
 	/* the defaults, for comparison */
-	setenv("KVA_OPTIONS", "kva=8G", 1);
+	setenv("KVA_OPTIONS", "kva=1G", 1);
 	ck_assert_int_eq(kva_init(NULL), 0);
 	dflt_pages = (size_t)uvmexp.npages;
 	kva_fini();
 
-	setenv("KVA_OPTIONS", "kva=8G,physmem=12Q", 1);
+	setenv("KVA_OPTIONS", "kva=1G,physmem=12Q", 1);
 	saved = dup(2);
 	dup2(fd, 2);
 	ck_assert_int_eq(kva_init(NULL), 0);

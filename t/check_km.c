@@ -18,7 +18,7 @@ host_calls_now(void)
 static void
 boot(size_t physmem)
 {
-	struct kva_config cfg = { .physmem = physmem, .kva = (size_t)8 << 30 };
+	struct kva_config cfg = { .physmem = physmem, .kva = (size_t)1 << 30 };
 
 	t_install_handler();
 	ck_assert_int_eq(kva_init(&cfg), 0);

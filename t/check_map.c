@@ -35,7 +35,7 @@
 static void
 setup(void)
 {
-	struct kva_config cfg = { .physmem = 64 << 20, .kva = 4ULL << 30,
+	struct kva_config cfg = { .physmem = 64 << 20, .kva = 1ULL << 30,
 	    .debug = 3 };
 
 	ck_assert_int_eq(kva_init(&cfg), 0);

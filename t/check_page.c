@@ -3,8 +3,9 @@
  * and the (object, offset) page lookup.
  *
  * Each test runs on a fresh kva_init with 32 MiB of physical memory and
- * 4 GiB of kernel VA.  Counters are compared after kva_drain, when the
- * library's background work has settled.
+ * 4 GiB of kernel VA (the "small" case: 8 MiB, to run out of memory
+ * while reservations hold most of it).  Counters are compared after
+ * kva_drain, when the library's background work has settled.
  */
 #include <check.h>
 #include <pthread.h>
@@ -689,6 +690,564 @@ START_TEST(test_threads)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* Reservations (uvm_page.c, section 8). */
+
+static void
+obj_init(struct uvm_object *o)
+{
+	memset(o, 0, sizeof(*o));
+	pthread_mutex_init(&o->vmobjlock, NULL);
+	TAILQ_INIT(&o->memq);
+	o->uo_refs = 1;
+}
+
+static void
+obj_fini(struct uvm_object *o)
+{
+	ck_assert_int_eq(o->uo_npages, 0);
+	pthread_mutex_destroy(&o->vmobjlock);
+}
+
+/* ralloc / rfree: a page of o at off with UVM_PGA_RESERV, and back */
+static struct vm_page *
+ralloc(struct uvm_object *o, voff_t off, int flags)
+{
+	struct vm_page *pg;
+
+	pthread_mutex_lock(&o->vmobjlock);
+	pg = uvm_pagealloc(o, off, NULL, flags | UVM_PGA_RESERV);
+	pthread_mutex_unlock(&o->vmobjlock);
+	return pg;
+}
+
+static void
+rfree(struct uvm_object *o, struct vm_page *pg)
+{
+	pthread_mutex_lock(&o->vmobjlock);
+	uvm_pagefree(pg);
+	pthread_mutex_unlock(&o->vmobjlock);
+}
+
+/* the offset of page idx of chunk c */
+static voff_t
+chunk_off(uint64_t c, size_t idx)
+{
+	return (voff_t)(c * UVM_RESV_SIZE + ptoa(idx));
+}
+
+static size_t
+frame_of(const struct vm_page *pg)
+{
+	return vm_page_index(pg);
+}
+
+static void
+shuffle(void *base, size_t n, size_t size, uint32_t *rnd)
+{
+	unsigned char *a = base, t[sizeof(void *) > sizeof(size_t) ?
+	    sizeof(void *) : sizeof(size_t)];
+
+	ck_assert_uint_le(size, sizeof(t));
+	for (size_t i = n; i > 1; i--) {
+		size_t j;
+
+		*rnd = *rnd * 1103515245u + 12345u;
+		j = (*rnd >> 8) % i;
+		memcpy(t, a + (i - 1) * size, size);
+		memcpy(a + (i - 1) * size, a + j * size, size);
+		memcpy(a + j * size, t, size);
+	}
+}
+
+START_TEST(test_reserv_order)
+{
+	const size_t rp = UVM_RESV_PAGES;
+	const uint64_t chunk = 3;
+	size_t *perm = calloc(rp, sizeof(*perm)), base = 0, big;
+	struct vm_page **pgs = calloc(rp, sizeof(*pgs)), *pg;
+	struct uvm_object obj;
+	uint32_t rnd = 4242;
+	int free0;
+
+	ck_assert_ptr_nonnull(perm);
+	ck_assert_ptr_nonnull(pgs);
+	ck_assert_uint_eq(UVM_RESV_SIZE, 2u << 20);
+	ck_assert_uint_eq(rp * PAGE_SIZE, UVM_RESV_SIZE);
+	obj_init(&obj);
+	big = largest_run();
+	free0 = uvmexp.free;
+	for (size_t i = 0; i < rp; i++)
+		perm[i] = i;
+	shuffle(perm, rp, sizeof(*perm), &rnd);
+
+	/* pages touched in random order land where their offsets say */
+	for (size_t i = 0; i < rp; i++) {
+		size_t idx = perm[i];
+
+		pg = ralloc(&obj, chunk_off(chunk, idx), 0);
+		ck_assert_ptr_nonnull(pg);
+		ck_assert_int_eq(pg->flags,
+		    PG_BUSY | PG_FAKE | PG_CLEAN | PG_TABLED);
+		ck_assert_int_eq(pg->pqflags & PQ_FREE, 0);
+		if (i == 0) {
+			ck_assert_uint_ge(frame_of(pg), idx);
+			base = frame_of(pg) - idx;
+			ck_assert_uint_eq(base % rp, 0);
+			ck_assert_uint_eq(ptoa(base) % UVM_RESV_SIZE, 0);
+		}
+		ck_assert_uint_eq(frame_of(pg), base + idx);
+		ck_assert(VM_PAGE_TO_PHYS(pg) == ptoa(base) +
+		    (vaddr_t)(chunk_off(chunk, idx) - chunk_off(chunk, 0)));
+		/* reserving costs nothing: free drops by the pages taken */
+		ck_assert_int_eq(uvmexp.free, free0 - (int)(i + 1));
+		ck_assert_int_eq(uvm_reserv_populated(&obj,
+		    chunk_off(chunk, perm[0])), (int)(i + 1));
+		ck_assert_int_eq(uvm_reserv_populated(&obj,
+		    chunk_off(chunk, rp - 1 - idx)), (int)(i + 1));
+		pgs[idx] = pg;
+		if (i == rp / 2 || i == 0)
+			assert_sound();
+	}
+	ck_assert_int_eq(uvm_reserv_populated(&obj, chunk_off(chunk - 1,
+	    rp - 1)), 0);
+	ck_assert_int_eq(uvm_reserv_populated(&obj, chunk_off(chunk + 1, 0)),
+	    0);
+	pthread_mutex_lock(&obj.vmobjlock);
+	for (size_t i = 0; i < rp; i++)
+		ck_assert_ptr_eq(uvm_pagelookup(&obj, chunk_off(chunk, i)),
+		    pgs[i]);
+	pthread_mutex_unlock(&obj.vmobjlock);
+	assert_sound();
+
+	/* ordinary pages do not come from the run */
+	pg = alloc1(0);
+	ck_assert_ptr_nonnull(pg);
+	ck_assert(frame_of(pg) < base || frame_of(pg) >= base + rp);
+	uvm_pagefree(pg);
+
+	/* freed in another order, the run goes back whole */
+	shuffle(perm, rp, sizeof(*perm), &rnd);
+	for (size_t i = 0; i < rp; i++) {
+		rfree(&obj, pgs[perm[i]]);
+		ck_assert_int_eq(uvmexp.free, free0 - (int)(rp - i - 1));
+		ck_assert_int_eq(uvm_reserv_populated(&obj,
+		    chunk_off(chunk, 0)), (int)(rp - i - 1));
+		if (i == rp / 3)
+			assert_sound();
+	}
+	kva_drain();
+	ck_assert_int_eq(uvmexp.free, free0);
+	assert_sound();
+	ck_assert_uint_eq(largest_run(), big);
+	ck_assert_uint_eq(uvm_reserv_break_all(), 0);
+	obj_fini(&obj);
+	free(pgs);
+	free(perm);
+}
+END_TEST
+
+START_TEST(test_reserv_separate)
+{
+	const size_t rp = UVM_RESV_PAGES;
+	enum { NORD = 64 };
+	struct uvm_object a, b;
+	struct vm_page *p[4], *q[NORD];
+	size_t base[3];
+	int free0 = uvmexp.free;
+
+	obj_init(&a);
+	obj_init(&b);
+	p[0] = ralloc(&a, chunk_off(0, 5), 0);
+	p[1] = ralloc(&a, chunk_off(1, 5), 0);
+	p[2] = ralloc(&b, chunk_off(0, 7), UVM_PGA_ZERO);
+	p[3] = ralloc(&a, chunk_off(1, rp - 1), 0);
+	for (int i = 0; i < 4; i++)
+		ck_assert_ptr_nonnull(p[i]);
+	base[0] = frame_of(p[0]) - 5;
+	base[1] = frame_of(p[1]) - 5;
+	base[2] = frame_of(p[2]) - 7;
+	for (int i = 0; i < 3; i++) {
+		ck_assert_uint_eq(base[i] % rp, 0);
+		for (int j = 0; j < i; j++)
+			ck_assert_uint_ne(base[i], base[j]);
+	}
+	ck_assert_uint_eq(frame_of(p[3]), base[1] + rp - 1);
+	ck_assert_int_eq(p[2]->flags & PG_ZERO, 0);
+	ck_assert(is_zero((const unsigned char *)pmap_direct_map(
+	    VM_PAGE_TO_PHYS(p[2]))));
+	ck_assert_int_eq(uvm_reserv_populated(&a, chunk_off(0, 0)), 1);
+	ck_assert_int_eq(uvm_reserv_populated(&a, chunk_off(1, 0)), 2);
+	ck_assert_int_eq(uvm_reserv_populated(&b, chunk_off(0, rp - 1)), 1);
+	ck_assert_int_eq(uvm_reserv_populated(&b, chunk_off(1, 5)), 0);
+	ck_assert_int_eq(uvm_reserv_populated(NULL, chunk_off(0, 5)), 0);
+	ck_assert_int_eq(uvm_reserv_populated(&a, -1), 0);
+
+	/* while memory is plentiful, no other allocation takes their frames */
+	for (int i = 0; i < NORD; i++) {
+		q[i] = i % 2 ? alloc1(0) : uvm_pagealloc(&a, chunk_off(0,
+		    (size_t)i), NULL, 0);
+		ck_assert_ptr_nonnull(q[i]);
+		for (int j = 0; j < 3; j++)
+			ck_assert(frame_of(q[i]) < base[j] ||
+			    frame_of(q[i]) >= base[j] + rp);
+	}
+	ck_assert_int_eq(uvmexp.free, free0 - 4 - NORD);
+	assert_sound();
+	pthread_mutex_lock(&a.vmobjlock);
+	for (int i = 0; i < NORD; i++)
+		uvm_pagefree(q[i]);
+	pthread_mutex_unlock(&a.vmobjlock);
+	ck_assert_int_eq(uvm_reserv_populated(&a, chunk_off(0, 0)), 1);
+	rfree(&a, p[0]);
+	rfree(&a, p[1]);
+	rfree(&b, p[2]);
+	ck_assert_int_eq(uvm_reserv_populated(&a, chunk_off(0, 0)), 0);
+	ck_assert_int_eq(uvm_reserv_populated(&a, chunk_off(1, 0)), 1);
+	ck_assert_int_eq(uvm_reserv_populated(&b, chunk_off(0, 0)), 0);
+	assert_sound();
+	rfree(&a, p[3]);
+	kva_drain();
+	ck_assert_int_eq(uvmexp.free, free0);
+	assert_sound();
+	ck_assert_uint_eq(uvm_reserv_break_all(), 0);
+	obj_fini(&a);
+	obj_fini(&b);
+}
+END_TEST
+
+START_TEST(test_reserv_fallback)
+{
+	const size_t rp = UVM_RESV_PAGES;
+	struct uvm_object o;
+	struct vm_page *pin, *x, *y, *run[3];
+	size_t base;
+	long miss0;
+	int free0 = uvmexp.free;
+
+	obj_init(&o);
+	pin = ralloc(&o, chunk_off(2, 0), 0);	/* keeps the run reserved */
+	ck_assert_ptr_nonnull(pin);
+	base = frame_of(pin);
+	ck_assert_uint_eq(base % rp, 0);
+
+	/* a dirty page freed into its run comes back there, zeroed */
+	x = ralloc(&o, chunk_off(2, 9), 0);
+	ck_assert_ptr_nonnull(x);
+	ck_assert_uint_eq(frame_of(x), base + 9);
+	memset((void *)pmap_direct_map(VM_PAGE_TO_PHYS(x)), 0xa5, PAGE_SIZE);
+	rfree(&o, x);
+	ck_assert_int_eq(uvm_reserv_populated(&o, chunk_off(2, 0)), 1);
+	assert_sound();
+	miss0 = uvmexp.pga_zeromiss;
+	x = ralloc(&o, chunk_off(2, 9), UVM_PGA_ZERO);
+	ck_assert_ptr_nonnull(x);
+	ck_assert_uint_eq(frame_of(x), base + 9);
+	ck_assert_int_eq(uvmexp.pga_zeromiss, miss0 + 1);
+	ck_assert(is_zero((const unsigned char *)pmap_direct_map(
+	    VM_PAGE_TO_PHYS(x))));
+	ck_assert_int_eq(x->flags & PG_ZERO, 0);
+
+	/* the frame at the page's place is in use: an ordinary page */
+	pthread_mutex_lock(&o.vmobjlock);
+	uvm_pageremove(x);		/* x stays allocated */
+	pthread_mutex_unlock(&o.vmobjlock);
+	y = ralloc(&o, chunk_off(2, 9), 0);
+	ck_assert_ptr_nonnull(y);
+	ck_assert_ptr_ne(y, x);
+	ck_assert(frame_of(y) < base || frame_of(y) >= base + rp);
+	ck_assert(y->flags & PG_TABLED);
+	ck_assert_int_eq(uvm_reserv_populated(&o, chunk_off(2, 0)), 2);
+	ck_assert_int_eq(uvmexp.free, free0 - 3);
+	assert_sound();
+	rfree(&o, y);
+	uvm_pagefree(x);
+	ck_assert_int_eq(uvm_reserv_populated(&o, chunk_off(2, 0)), 1);
+
+	/* uvm_pagefree_contig gives reserved pages back to their run */
+	for (int i = 0; i < 3; i++) {
+		run[i] = ralloc(&o, chunk_off(2, 100 + (size_t)i), 0);
+		ck_assert_ptr_nonnull(run[i]);
+		ck_assert_ptr_eq(run[i], &vm_page_array[base + 100 + i]);
+	}
+	ck_assert_int_eq(uvm_reserv_populated(&o, chunk_off(2, 0)), 4);
+	pthread_mutex_lock(&o.vmobjlock);
+	for (int i = 0; i < 3; i++)
+		uvm_pageremove(run[i]);
+	pthread_mutex_unlock(&o.vmobjlock);
+	uvm_pagefree_contig(run[0], 3);
+	ck_assert_int_eq(uvm_reserv_populated(&o, chunk_off(2, 0)), 1);
+	ck_assert_int_eq(uvmexp.free, free0 - 1);
+	assert_sound();
+
+	/* a double free of a page of a live run still panics */
+	if (!kva_host_on_valgrind()) {
+		x = ralloc(&o, chunk_off(2, 11), 0);
+		ck_assert_ptr_nonnull(x);
+		pthread_mutex_lock(&o.vmobjlock);
+		uvm_pageremove(x);
+		pthread_mutex_unlock(&o.vmobjlock);
+		ck_assert(dies(double_free, x));
+		uvm_pagefree(x);
+	}
+
+	rfree(&o, pin);
+	ck_assert_int_eq(uvm_reserv_populated(&o, chunk_off(2, 0)), 0);
+	kva_drain();
+	ck_assert_int_eq(uvmexp.free, free0);
+	assert_sound();
+	obj_fini(&o);
+}
+END_TEST
+
+START_TEST(test_reserv_break_all)
+{
+	enum { NCH = 3, PER = 5 };
+	struct uvm_object o;
+	struct vm_page *pgs[NCH][PER];
+	size_t big = largest_run();
+	int free0 = uvmexp.free;
+
+	obj_init(&o);
+	for (int c = 0; c < NCH; c++)
+		for (int i = 0; i < PER; i++) {
+			pgs[c][i] = ralloc(&o, chunk_off((uint64_t)c * 7,
+			    (size_t)(i * 31 + c)), 0);
+			ck_assert_ptr_nonnull(pgs[c][i]);
+		}
+	for (int c = 0; c < NCH; c++)
+		ck_assert_int_eq(uvm_reserv_populated(&o,
+		    chunk_off((uint64_t)c * 7, 0)), PER);
+	ck_assert_int_eq(uvmexp.free, free0 - NCH * PER);
+	ck_assert_uint_eq(uvm_reserv_break_all(), NCH);
+	ck_assert_uint_eq(uvm_reserv_break_all(), 0);
+	ck_assert_int_eq(uvmexp.free, free0 - NCH * PER);
+	for (int c = 0; c < NCH; c++)
+		ck_assert_int_eq(uvm_reserv_populated(&o,
+		    chunk_off((uint64_t)c * 7, 0)), 0);
+	assert_sound();
+
+	/* their pages are ordinary now; a new page of the chunk reserves
+	 * a new run, which cannot be the old one (part of it is in use) */
+	{
+		struct vm_page *n = ralloc(&o, chunk_off(0, 400), 0);
+
+		ck_assert_ptr_nonnull(n);
+		ck_assert_int_eq(uvm_reserv_populated(&o, chunk_off(0, 0)), 1);
+		ck_assert_uint_ne(frame_of(n) / UVM_RESV_PAGES,
+		    frame_of(pgs[0][0]) / UVM_RESV_PAGES);
+		rfree(&o, n);
+	}
+	for (int c = 0; c < NCH; c++)
+		for (int i = 0; i < PER; i++)
+			rfree(&o, pgs[c][i]);
+	kva_drain();
+	ck_assert_int_eq(uvmexp.free, free0);
+	assert_sound();
+	ck_assert_uint_eq(largest_run(), big);
+	obj_fini(&o);
+}
+END_TEST
+
+struct rstress_arg {
+	uint32_t seed;
+	int ops;
+	struct uvm_object obj;
+};
+
+static void *
+rstress(void *v)
+{
+	struct rstress_arg *a = v;
+	enum { SLOTS = 256, NCHUNK = 4 };
+	struct vm_page *slot[SLOTS] = { 0 };
+	size_t len[SLOTS] = { 0 };
+	uint32_t r = a->seed;
+
+	for (int i = 0; i < a->ops; i++) {
+		int s;
+
+		r = r * 1664525u + 1013904223u;
+		s = (int)((r >> 8) % SLOTS);
+		if (slot[s] != NULL) {
+			if (len[s] == 1 && (r & 4))
+				uvm_pagefree(slot[s]);
+			else
+				uvm_pagefree_contig(slot[s], len[s]);
+			slot[s] = NULL;
+			continue;
+		}
+		len[s] = 1;
+		switch (r & 3) {
+		case 0:
+		case 1: {
+			voff_t off = chunk_off((r >> 12) % NCHUNK,
+			    (r >> 16) % UVM_RESV_PAGES);
+
+			/* untabled at once: the same offset may be asked
+			 * for again while this page lives (the fallback) */
+			pthread_mutex_lock(&a->obj.vmobjlock);
+			slot[s] = uvm_pagealloc(&a->obj, off, NULL,
+			    UVM_PGA_RESERV | ((r & 0x10) ? UVM_PGA_ZERO : 0));
+			if (slot[s] != NULL)
+				uvm_pageremove(slot[s]);
+			pthread_mutex_unlock(&a->obj.vmobjlock);
+			break;
+		}
+		case 2:
+			slot[s] = alloc1(0);
+			break;
+		default:
+			len[s] = 1 + (r >> 24) % 40;
+			slot[s] = uvm_pglistalloc_contig(len[s], 0);
+			break;
+		}
+	}
+	for (int s = 0; s < SLOTS; s++)
+		if (slot[s] != NULL)
+			uvm_pagefree_contig(slot[s], len[s]);
+	return NULL;
+}
+
+START_TEST(test_reserv_threads)
+{
+	enum { NT = 4 };
+	pthread_t t[NT];
+	static struct rstress_arg a[NT];
+	int free0 = uvmexp.free;
+
+	for (int i = 0; i < NT; i++) {
+		obj_init(&a[i].obj);
+		a[i].seed = 99u + (uint32_t)i * 7919u;
+		a[i].ops = kva_host_on_valgrind() ? 4000 : 40000;
+		ck_assert_int_eq(pthread_create(&t[i], NULL, rstress, &a[i]),
+		    0);
+	}
+	for (int i = 0; i < NT; i++)
+		pthread_join(t[i], NULL);
+	kva_drain();
+	ck_assert_int_eq(uvmexp.free, free0);
+	assert_sound();
+	/* every page was freed, so every reservation went with its last */
+	ck_assert_uint_eq(uvm_reserv_break_all(), 0);
+	for (int i = 0; i < NT; i++)
+		obj_fini(&a[i].obj);
+}
+END_TEST
+
+/*
+ * With 8 MiB of physical memory: reserve as many runs as there are, one
+ * of them filled and the others holding one page each; ordinary
+ * allocations must then go on until every frame is in use, breaking the
+ * sparse reservations (not the full one) as the free lists run dry.
+ */
+#define SMALL_PHYSMEM ((size_t)8 << 20)
+
+static void
+setup_small(void)
+{
+	struct kva_config cfg = { .physmem = SMALL_PHYSMEM,
+	    .kva = 4ULL << 30 };
+
+	ck_assert_int_eq(kva_init(&cfg), 0);
+	kva_drain();
+}
+
+START_TEST(test_reserv_pressure)
+{
+	const size_t rp = UVM_RESV_PAGES, cap = SMALL_PHYSMEM / PAGE_SIZE;
+	enum { MAXCH = 16 };
+	struct vm_page **pgs = calloc(cap + 1, sizeof(*pgs)), *pg;
+	struct uvm_object obj;
+	voff_t offs[MAXCH];
+	size_t nres = 0, n = 0, live, lastlive, base0, big;
+	uint32_t rnd = 777;
+	int free0;
+
+	ck_assert_ptr_nonnull(pgs);
+	obj_init(&obj);
+	big = largest_run();
+	free0 = uvmexp.free;
+	ck_assert_int_gt(free0, (int)(2 * rp));
+
+	/* all runs but one: the last reservation would take the last free
+	 * block, and the next ordinary page would break the oldest */
+	while (nres + 1 < (size_t)free0 / rp && nres < MAXCH) {
+		voff_t off = chunk_off(nres, (nres * 37) % rp);
+
+		pg = ralloc(&obj, off, 0);
+		ck_assert_ptr_nonnull(pg);
+		ck_assert_int_eq(uvm_reserv_populated(&obj, off), 1);
+		pgs[n++] = pg;
+		offs[nres++] = off;
+	}
+	ck_assert_uint_ge(nres, 2);
+	base0 = frame_of(pgs[0]);
+	ck_assert_uint_eq(base0 % rp, 0);
+	for (size_t i = 1; i < rp; i++) {
+		pg = ralloc(&obj, chunk_off(0, i), 0);
+		ck_assert_ptr_nonnull(pg);
+		ck_assert_uint_eq(frame_of(pg), base0 + i);
+		pgs[n++] = pg;
+	}
+	ck_assert_int_eq(uvm_reserv_populated(&obj, offs[0]), (int)rp);
+	ck_assert_int_eq(uvmexp.free, free0 - (int)n);
+	assert_sound();
+
+	lastlive = nres - 1;
+	for (;;) {
+		int before = uvmexp.free;
+
+		pg = alloc1(UVM_PGA_USERESERVE);
+		if (pg == NULL)
+			break;
+		ck_assert_int_eq(uvmexp.free, before - 1);
+		ck_assert_uint_lt(n, cap);
+		pgs[n++] = pg;
+		live = 0;
+		for (size_t k = 1; k < nres; k++)
+			live += uvm_reserv_populated(&obj, offs[k]) > 0;
+		if (live != lastlive) {
+			/* a reservation was broken: only when nothing else
+			 * was free */
+			ck_assert_uint_eq(live + 1, lastlive);
+			assert_sound();
+			lastlive = live;
+		}
+	}
+	/* every frame is in use; the sparse runs were broken, the full one
+	 * was not */
+	ck_assert_int_eq(uvmexp.free, 0);
+	ck_assert_uint_eq(n, (size_t)free0);
+	ck_assert_uint_eq(lastlive, 0);
+	ck_assert_int_eq(uvm_reserv_populated(&obj, offs[0]), (int)rp);
+	ck_assert_ptr_null(ralloc(&obj, chunk_off(MAXCH + 1, 0),
+	    UVM_PGA_USERESERVE));
+	ck_assert_ptr_null(uvm_pglistalloc_contig(1, UVM_PGA_USERESERVE));
+	assert_sound();
+
+	shuffle(pgs, n, sizeof(*pgs), &rnd);
+	pthread_mutex_lock(&obj.vmobjlock);
+	for (size_t i = 0; i < n; i++) {
+		uvm_pagefree(pgs[i]);
+		if (i == n / 2) {
+			pthread_mutex_unlock(&obj.vmobjlock);
+			assert_sound();
+			pthread_mutex_lock(&obj.vmobjlock);
+		}
+	}
+	pthread_mutex_unlock(&obj.vmobjlock);
+	kva_drain();
+	ck_assert_int_eq(uvmexp.free, free0);
+	ck_assert_int_eq(uvm_reserv_populated(&obj, offs[0]), 0);
+	assert_sound();
+	ck_assert_uint_eq(uvm_reserv_break_all(), 0);
+	ck_assert_uint_eq(largest_run(), big);
+	obj_fini(&obj);
+	free(pgs);
+}
+END_TEST
+
 static Suite *
 page_suite(void)
 {
@@ -709,6 +1268,17 @@ page_suite(void)
 	tcase_add_test(tc, test_uvm_wait);
 	tcase_add_test(tc, test_queues);
 	tcase_add_test(tc, test_threads);
+	tcase_add_test(tc, test_reserv_order);
+	tcase_add_test(tc, test_reserv_separate);
+	tcase_add_test(tc, test_reserv_fallback);
+	tcase_add_test(tc, test_reserv_break_all);
+	tcase_add_test(tc, test_reserv_threads);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("small");
+	tcase_add_checked_fixture(tc, setup_small, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_reserv_pressure);
 	suite_add_tcase(s, tc);
 	return s;
 }

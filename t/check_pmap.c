@@ -10,7 +10,7 @@ static void
 setup(void)
 {
 	struct kva_config cfg = { .physmem = (size_t)256 << 20,
-	    .kva = (size_t)8 << 30 };
+	    .kva = (size_t)1 << 30 };
 
 	t_install_handler();
 	ck_assert_int_eq(kva_init(&cfg), 0);

@@ -40,7 +40,7 @@ int
 main(int argc, char **argv)
 {
 	struct kva_config cfg = { .physmem = (size_t)32 << 20,
-	    .kva = (size_t)4 << 30 };
+	    .kva = (size_t)1 << 30 };
 	const char *mode = argc > 1 ? argv[1] : "clean";
 	volatile char *p;
 	vm_offset_t va;

@@ -50,10 +50,11 @@
  *    twice.  Pool pages live in the direct map only.
  *
  * 7. Referenced and modified bits.  Kept in vm_page.mdflags.  pmap_enter's
- *    access type sets them.  Clearing one marks the page PMD_EMUL: its
- *    non-wired mappings then get no access (not referenced) or read-only
- *    (not modified) on the host, and the fault handler sets the bit and
- *    restores access (uvm_fault).
+ *    access type sets them.  A page entered without PMAP_WIRED, and any
+ *    page whose bit is cleared, is marked PMD_EMUL: its non-wired mappings
+ *    then get no access (not referenced) or read-only (not modified) on
+ *    the host, and the fault handler sets the bit and restores access
+ *    (uvm_fault).  Wired mappings always have their full protection.
  *
  * Locking: one lock, pm_lock, for the PTEs, pv lists, queues and counts
  * (rank 5 in kva_impl.h).  It is held across the host calls of an
@@ -362,7 +363,10 @@ pmap_bootstrap(const struct kva_params *p, struct pmap_bootinfo *bi)
 
 	pte_bytes = (kva_size >> PAGE_SHIFT) * sizeof(uint64_t);
 	pg_bytes = (cap >> PAGE_SHIFT) * sizeof(struct vm_page);
-	pools = ((size_t)16 << 20) + kva_size / 64 +
+	/* pools: map entries, pv entries, objects, slot tables, the page
+	 * hash; 8 MiB plus 1 MiB per GiB of kernel VA holds a million
+	 * entries for the default 64 GiB, and costs only what is touched */
+	pools = ((size_t)8 << 20) + kva_size / 1024 +
 	    (cap >> PAGE_SHIFT) * sizeof(void *);
 	boot_size = (pte_bytes + pg_bytes + pools + KVA_ALIGN - 1) &
 	    ~(KVA_ALIGN - 1);
@@ -571,6 +575,10 @@ pmap_enter(pmap_t pmap, vaddr_t va, paddr_t pa, vm_prot_t prot,
 		pg->mdflags |= PMD_REF | PMD_MOD;
 	else if (access)
 		pg->mdflags |= PMD_REF;
+	/* pageable mappings start under ref/mod emulation (section 7) */
+	if ((flags & PMAP_WIRED) == 0 && (pg->mdflags & PMD_EMUL) == 0 &&
+	    pg->pv.va == 0)
+		pg->mdflags |= PMD_EMUL;
 	nv = (pfn << PTE_PFN_SHIFT) | PTE_V | ((uint64_t)prot & PTE_PROT) |
 	    ((flags & PMAP_WIRED) ? PTE_W : 0);
 	if ((old & PTE_V) && PTE_PFN(old) == pfn) {

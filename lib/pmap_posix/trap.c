@@ -14,10 +14,11 @@
  *
  * 3. What kva does not resolve (an address outside the kernel VA, a freed
  *    range, a protection violation) goes to the handler installed before
- *    kva_init; if there was none, the handler prints one line ("kva: fault
- *    at ADDR (read|write) in MAP: freed | no entry | read-only") and
- *    restores the default action, so that the fault kills the process as
- *    it would have without kva.  A program whose own handler is installed
+ *    kva_init; if there was none, the default action is restored, so that
+ *    the fault kills the process as it would have without kva.  A fault
+ *    inside the kernel VA that kva cannot resolve is always reported in
+ *    one line first ("kva: fault at ADDR (read|write) in MAP: freed | no
+ *    entry | read-only"); one outside it only when nobody handles it.  A program whose own handler is installed
  *    after kva_init hands faults over with kva_fault().
  *
  * 4. Safety.  The handler never calls malloc, and writes only with
@@ -151,8 +152,14 @@ kva_fault(void *addr, int is_write)
 }
 
 static void
-trap_forward(int sig, siginfo_t *si, void *ctx, const struct sigaction *old)
+trap_forward(int sig, siginfo_t *si, void *ctx, const struct sigaction *old,
+    int in_kva)
 {
+	int is_write = fault_is_write(si, ctx);
+
+	/* a fault kva owns but cannot resolve is always reported once */
+	if (in_kva)
+		trap_diagnose((vaddr_t)si->si_addr, is_write, sig);
 	if (old->sa_flags & SA_SIGINFO) {
 		if (old->sa_sigaction != NULL) {
 			old->sa_sigaction(sig, si, ctx);
@@ -163,7 +170,8 @@ trap_forward(int sig, siginfo_t *si, void *ctx, const struct sigaction *old)
 		return;
 	}
 	/* default action: let the access fault again, unhandled */
-	trap_diagnose((vaddr_t)si->si_addr, fault_is_write(si, ctx), sig);
+	if (!in_kva)
+		trap_diagnose((vaddr_t)si->si_addr, is_write, sig);
 	signal(sig, SIG_DFL);
 }
 
@@ -172,13 +180,16 @@ trap_handler(int sig, siginfo_t *si, void *ctx)
 {
 	int saved = errno;
 	int is_write = fault_is_write(si, ctx);
+	vaddr_t va = (vaddr_t)si->si_addr;
+	int in_kva = kernel_map != NULL && va >= vm_map_min(kernel_map) &&
+	    va < vm_map_max(kernel_map);
 
 	if (si->si_code > 0 && kva_fault(si->si_addr, is_write)) {
 		errno = saved;
 		return;
 	}
 	trap_forward(sig, si, ctx, sig == SIGBUS ? &trap_old_bus :
-	    &trap_old_segv);
+	    &trap_old_segv, in_kva);
 	errno = saved;
 }
 

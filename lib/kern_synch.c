@@ -131,6 +131,19 @@ wakeup_one(const void *chan)
 	wakeup(chan);
 }
 
+/* fork: the sleep queue lock (the last lock in rank) */
+void
+kern_synch_fork_lock(void)
+{
+	pthread_mutex_lock(&sleepq_lock);
+}
+
+void
+kern_synch_fork_unlock(void)
+{
+	pthread_mutex_unlock(&sleepq_lock);
+}
+
 void
 kern_synch_fini(void)
 {

@@ -85,6 +85,17 @@ int kva_locks_held(void);
 void kern_synch_fini(void);
 
 /*
+ * Fork (kva_init.c): each module takes its locks in prepare and gives
+ * them back in the parent and the child, in the order of the ranks above.
+ */
+void kern_synch_fork_lock(void);
+void kern_synch_fork_unlock(void);
+void kva_pool_fork_lock(void);
+void kva_pool_fork_unlock(void);
+void uvm_page_fork_lock(void);
+void uvm_page_fork_unlock(void);
+
+/*
  * Output without malloc: formats into a stack buffer and write(2)s it.
  */
 void kva_printf(int fd, const char *fmt, ...)

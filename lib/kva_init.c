@@ -11,7 +11,8 @@
  *   5. uvm_km_init: kernel objects and kernel_map, with the bootstrap
  *      region entered as used;
  *   6. kmem_map, the submap for kernel malloc and pools;
- *   7. the trap handler (pmap_posix/trap.c).
+ *   7. the trap handler (pmap_posix/trap.c);
+ *   8. fork handlers (pthread_atfork, once per process; section "fork").
  * kva_fini undoes all of it; nothing stays behind (no mapping, no
  * descriptor, no heap block), and kva_init may run again.
  */
@@ -30,6 +31,8 @@ long kva_boot_vmas;
 
 static pthread_mutex_t kva_init_lock = PTHREAD_MUTEX_INITIALIZER;
 static int kva_up;
+static pthread_once_t kva_atfork_once = PTHREAD_ONCE_INIT;
+static void kva_atfork_register(void);
 
 static int
 log2_of(long v)
@@ -168,6 +171,7 @@ kva_init(const struct kva_config *cfg)
 	}
 	kva_up = 1;
 	pthread_mutex_unlock(&kva_init_lock);
+	pthread_once(&kva_atfork_once, kva_atfork_register);
 	return 0;
 }
 
@@ -303,4 +307,117 @@ kva_stats_print(int fd)
 	    uvmexp.pga_zeromiss, uvmexp.hostmaps, uvmexp.hostmaps_peak,
 	    uvmexp.hostmaps_limit, uvmexp.hostcalls, uvmexp.faults,
 	    uvmexp.pageins, uvmexp.swpginuse, uvmexp.swpages);
+}
+
+/*
+ * Fork.
+ *
+ * Physical memory is a MAP_SHARED memfd, so a forked child would share
+ * the parent's kernel memory.  In prepare, every kva lock is taken in
+ * rank order (kva_impl.h): kernel_map and its submaps, the kernel
+ * objects, the page queues, the free pages and hash, the pmap (which
+ * pushes its queue to the host), the pools, the sleep queues.  The child
+ * then copies the frames in use into a memfd of its own and re-points its
+ * mappings (pmap_fork_child) and tells the parent through a pipe; the
+ * parent waits for that, every lock still held, so that the memory the
+ * child copies is the memory of the moment of fork.  (Writes that other
+ * threads of the parent make to memory they already hold, in that short
+ * window, can still reach the child's copy; no VM state can change.)
+ * vfork and posix_spawn run no handlers: the child shares the address
+ * space anyway until it execs, and exec drops the CLOEXEC memfd.
+ */
+static int fork_active;
+static int fork_pipe[2] = { -1, -1 };
+
+static void
+fork_lock_all(void)
+{
+	struct vm_map_entry *e;
+
+	vm_map_lock(kernel_map);
+	for (e = kernel_map->header.next; e != &kernel_map->header; e = e->next)
+		if (UVM_ET_ISSUBMAP(e))
+			vm_map_lock(e->object.sub_map);
+	mutex_enter(&uvm.kernel_object->vmobjlock);
+	mutex_enter(&uvmexp.kmem_object->vmobjlock);
+	mutex_enter(&uvmexp.mb_object->vmobjlock);
+	uvm_lock_pageq();
+	uvm_page_fork_lock();
+	pmap_fork_lock();
+	kva_pool_fork_lock();
+	kern_synch_fork_lock();
+}
+
+static void
+fork_unlock_all(void)
+{
+	struct vm_map_entry *e;
+
+	kern_synch_fork_unlock();
+	kva_pool_fork_unlock();
+	pmap_fork_unlock();
+	uvm_page_fork_unlock();
+	uvm_unlock_pageq();
+	mutex_exit(&uvmexp.mb_object->vmobjlock);
+	mutex_exit(&uvmexp.kmem_object->vmobjlock);
+	mutex_exit(&uvm.kernel_object->vmobjlock);
+	for (e = kernel_map->header.prev; e != &kernel_map->header; e = e->prev)
+		if (UVM_ET_ISSUBMAP(e))
+			vm_map_unlock(e->object.sub_map);
+	vm_map_unlock(kernel_map);
+}
+
+static void
+kva_fork_prepare(void)
+{
+	pthread_mutex_lock(&kva_init_lock);
+	fork_active = kva_up;
+	if (!fork_active)
+		return;
+	if (kva_host_pipe(fork_pipe) != 0)
+		fork_pipe[0] = fork_pipe[1] = -1;
+	fork_lock_all();
+}
+
+static void
+kva_fork_parent(void)
+{
+	if (fork_active) {
+		if (fork_pipe[0] >= 0) {
+			kva_host_close(fork_pipe[1]);
+			kva_host_wait_byte(fork_pipe[0]);
+			kva_host_close(fork_pipe[0]);
+		}
+		fork_unlock_all();
+	}
+	pthread_mutex_unlock(&kva_init_lock);
+}
+
+static void
+kva_fork_child(void)
+{
+	if (fork_active) {
+		int error = pmap_fork_child();
+
+		if (error != 0)
+			panic("fork: the child cannot get physical memory of "
+			    "its own (%zu MiB): error %d", kva_params.physmem >> 20,
+			    -error);
+		if (fork_pipe[0] >= 0) {
+			kva_host_close(fork_pipe[0]);
+			kva_host_post_byte(fork_pipe[1]);
+			kva_host_close(fork_pipe[1]);
+		}
+		fork_unlock_all();
+	}
+	pthread_mutex_unlock(&kva_init_lock);
+}
+
+static void
+kva_atfork_register(void)
+{
+	if (pthread_atfork(kva_fork_prepare, kva_fork_parent,
+	    kva_fork_child) != 0)
+		kva_warn("kva_init: pthread_atfork failed: a forked child will "
+		    "share kernel memory with its parent");
 }

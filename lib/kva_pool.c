@@ -12,6 +12,10 @@
 #include "pmap_posix/pmap_md.h"
 
 #define POOL_CHUNK 64		/* objects carved from the region at a time */
+#define POOL_MAX 32		/* pools known, for fork */
+
+static struct kva_pool *pools[POOL_MAX];
+static int npools;
 
 void
 kva_pool_init(struct kva_pool *pp, size_t size, const char *name)
@@ -23,6 +27,28 @@ kva_pool_init(struct kva_pool *pp, size_t size, const char *name)
 	pp->freelist = NULL;
 	pp->nalloc = 0;
 	pp->name = name;
+	for (int i = 0; i < npools; i++)
+		if (pools[i] == pp)
+			return;
+	if (npools == POOL_MAX)
+		panic("kva_pool_init(%p, %zu, %s): more than %d pools",
+		    (void *)pp, size, name, POOL_MAX);
+	pools[npools++] = pp;
+}
+
+/* fork: every pool's lock, in registration order, and back */
+void
+kva_pool_fork_lock(void)
+{
+	for (int i = 0; i < npools; i++)
+		mutex_enter(&pools[i]->lock);
+}
+
+void
+kva_pool_fork_unlock(void)
+{
+	for (int i = npools - 1; i >= 0; i--)
+		mutex_exit(&pools[i]->lock);
 }
 
 /*

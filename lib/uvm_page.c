@@ -1498,3 +1498,23 @@ out:
 	return error;
 #undef UVM_PAGE_FAIL
 }
+
+/*
+ * Fork (kva_init.c, section "fork"): the free page lock and the hash
+ * stripes, taken in prepare and given back in the parent and the child.
+ */
+void
+uvm_page_fork_lock(void)
+{
+	mutex_enter(&uvm_fpageqlock);
+	for (int i = 0; i < UVM_PAGEHASH_NLOCKS; i++)
+		mutex_enter(&uvm_pagehash_locks[i].lock);
+}
+
+void
+uvm_page_fork_unlock(void)
+{
+	for (int i = UVM_PAGEHASH_NLOCKS - 1; i >= 0; i--)
+		mutex_exit(&uvm_pagehash_locks[i].lock);
+	mutex_exit(&uvm_fpageqlock);
+}

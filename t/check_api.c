@@ -5,6 +5,7 @@
 #include "tcommon.h"
 
 #include <dirent.h>
+#include <sys/wait.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <unistd.h>
@@ -257,6 +258,131 @@ START_TEST(test_fini_leaves_nothing)
 }
 END_TEST
 
+/*
+ * fork: parent and child never see each other's writes, and the child
+ * has what the parent had at fork, in wired and in pageable memory.
+ */
+START_TEST(test_fork_isolation)
+{
+	size_t sz = 64 * PAGE_SIZE, i;
+	vaddr_t w = uvm_km_zalloc(kernel_map, sz);
+	vaddr_t p = uvm_km_valloc(kernel_map, sz);
+	int to_child[2], to_parent[2], status;
+	pid_t pid;
+	char c;
+
+	ck_assert(w != 0 && p != 0);
+	memset((void *)w, 'P', sz);
+	memset((void *)p, 'Q', sz / 2);		/* half of it faulted in */
+	ck_assert_int_eq(pipe(to_child), 0);
+	ck_assert_int_eq(pipe(to_parent), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int bad = 0;
+
+		/* the child sees the parent's memory as of fork */
+		for (i = 0; i < sz; i += 509)
+			bad += ((char *)w)[i] != 'P';
+		for (i = 0; i < sz; i += 509)
+			bad += ((char *)p)[i] != (i < sz / 2 ? 'Q' : 0);
+		memset((void *)w, 'c', sz);
+		memset((void *)p, 'd', sz);
+		(void)!write(to_parent[1], "x", 1);
+		(void)!read(to_child[0], &c, 1);	/* parent has written */
+		for (i = 0; i < sz; i += 509)
+			bad += ((char *)w)[i] != 'c' || ((char *)p)[i] != 'd';
+		/* and the child's kva works on its own */
+		{
+			vaddr_t n = uvm_km_zalloc(kernel_map, 8 * PAGE_SIZE);
+			bad += n == 0;
+			if (n != 0) {
+				memset((void *)n, 1, 8 * PAGE_SIZE);
+				uvm_km_free(kernel_map, n, 8 * PAGE_SIZE);
+			}
+		}
+		_exit(bad == 0 ? 0 : 1);
+	}
+	ck_assert_int_eq(read(to_parent[0], &c, 1), 1);	/* child wrote */
+	for (i = 0; i < sz; i += 509) {
+		ck_assert_int_eq(((char *)w)[i], 'P');
+		ck_assert_int_eq(((char *)p)[i], i < sz / 2 ? 'Q' : 0);
+	}
+	memset((void *)w, 'p', sz);
+	memset((void *)p, 'q', sz);
+	ck_assert_int_eq(write(to_child[1], "y", 1), 1);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	for (i = 0; i < sz; i += 509)
+		ck_assert(((char *)w)[i] == 'p' && ((char *)p)[i] == 'q');
+	close(to_child[0]); close(to_child[1]);
+	close(to_parent[0]); close(to_parent[1]);
+	uvm_km_free(kernel_map, w, sz);
+	uvm_km_free(kernel_map, p, sz);
+}
+END_TEST
+
+/* a multi-threaded parent forks while another thread allocates */
+static volatile int churn_stop;
+
+static void *
+churn_thread(void *arg)
+{
+	unsigned seed = 7;
+	long n = 0;
+
+	(void)arg;
+	while (!__atomic_load_n(&churn_stop, __ATOMIC_RELAXED)) {
+		size_t np = 1 + (size_t)(rand_r(&seed) % 8);
+		vaddr_t v = uvm_km_alloc1(kernel_map, ptoa(np), FALSE);
+
+		if (v == 0)
+			return (void *)-1L;
+		memset((void *)v, (int)n, ptoa(np));
+		if (((unsigned char *)v)[ptoa(np) - 1] != (unsigned char)n)
+			return (void *)-2L;
+		uvm_km_free(kernel_map, v, ptoa(np));
+		n++;
+	}
+	return (void *)n;
+}
+
+START_TEST(test_fork_while_allocating)
+{
+	pthread_t th;
+	void *rv;
+	int k;
+
+	churn_stop = 0;
+	ck_assert_int_eq(pthread_create(&th, NULL, churn_thread, NULL), 0);
+	for (k = 0; k < 10; k++) {
+		vaddr_t v = uvm_km_zalloc(kernel_map, 4 * PAGE_SIZE);
+		int status;
+		pid_t pid;
+
+		memset((void *)v, k + 1, 4 * PAGE_SIZE);
+		pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			vaddr_t n = uvm_km_zalloc(kernel_map, 2 * PAGE_SIZE);
+			int ok = n != 0 && ((char *)v)[100] == k + 1;
+
+			if (n != 0)
+				uvm_km_free(kernel_map, n, 2 * PAGE_SIZE);
+			memset((void *)v, 0x55, 4 * PAGE_SIZE);
+			_exit(ok ? 0 : 1);
+		}
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		ck_assert_int_eq(((char *)v)[100], k + 1);
+		uvm_km_free(kernel_map, v, 4 * PAGE_SIZE);
+	}
+	churn_stop = 1;
+	pthread_join(th, &rv);
+	ck_assert_int_gt((long)rv, 0);
+}
+END_TEST
+
 static Suite *
 api_suite(void)
 {
@@ -270,6 +396,8 @@ api_suite(void)
 	tcase_add_test(tc, test_two_thread_stress);
 	tcase_add_test(tc, test_malformed_options);
 	tcase_add_test(tc, test_fini_leaves_nothing);
+	tcase_add_test(tc, test_fork_isolation);
+	tcase_add_test(tc, test_fork_while_allocating);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -194,6 +194,80 @@ host_close(int fd)
 	HOST_END();
 }
 
+int
+host_copy_range(int fd_in, int fd_out, off_t off, size_t len,
+    const void *src)
+{
+	HOST_BEGIN;
+	size_t done = 0;
+
+	while (done < len) {
+		loff_t in = off + (off_t)done, out = in;
+		ssize_t n;
+
+		host_count();
+		n = copy_file_range(fd_in, &in, fd_out, &out, len - done, 0);
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			break;
+		}
+		done += (size_t)n;
+	}
+	while (done < len) {	/* no copy_file_range here: write it out */
+		ssize_t n;
+
+		host_count();
+		n = pwrite(fd_out, (const char *)src + done, len - done,
+		    off + (off_t)done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rv_ = n < 0 ? -errno : -EIO;
+			break;
+		}
+		done += (size_t)n;
+	}
+	HOST_END();
+}
+
+int
+kva_host_pipe(int fds[2])
+{
+	HOST_BEGIN;
+	if (pipe2(fds, O_CLOEXEC) != 0)
+		HOST_FAIL();
+	HOST_END();
+}
+
+void
+kva_host_close(int fd)
+{
+	(void)host_close(fd);
+}
+
+void
+kva_host_wait_byte(int fd)
+{
+	int saved = errno;
+	char c;
+
+	while (read(fd, &c, 1) < 0 && errno == EINTR)
+		;
+	errno = saved;
+}
+
+void
+kva_host_post_byte(int fd)
+{
+	int saved = errno;
+	char c = 1;
+
+	while (write(fd, &c, 1) < 0 && errno == EINTR)
+		;
+	errno = saved;
+}
+
 /* read a small decimal file without stdio (stdio may malloc) */
 static long
 read_long_file(const char *path)

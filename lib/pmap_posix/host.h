@@ -36,3 +36,8 @@ long host_count_maps(void);	/* lines of /proc/self/maps, or -errno */
 extern long host_ncalls;	/* system calls made through here */
 
 #endif /* KVA_HOST_H */
+
+/* copy len bytes at off from fd_in to fd_out (same offset);
+ * copy_file_range, falling back to pwrite from src when the host lacks it */
+int host_copy_range(int fd_in, int fd_out, off_t off, size_t len,
+    const void *src);

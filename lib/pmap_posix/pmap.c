@@ -999,3 +999,91 @@ pmap_update(pmap_t pmap)
 		kva_warn("pmap_update: the host refused a mapping (error %d); "
 		    "%ld host mappings held", -error, pmap_vma_count());
 }
+
+/*
+ * Fork (section 8).
+ *
+ * 8. The memfd is shared with a forked child, MAP_SHARED.  So at fork
+ *    every kva lock is taken (kva_init.c), the queued changes are pushed
+ *    to the host, and the child makes itself a new memfd holding a copy of
+ *    every frame in use (copy_file_range, in the kernel), then maps it
+ *    over the old one wherever the old one was mapped: the direct map,
+ *    and each run of the page table whose host state is this frame.  The
+ *    parent waits, with every lock held, until the child has its copy.
+ *    Free frames are not copied: they read zero in the new memfd.
+ */
+void
+pmap_fork_lock(void)
+{
+	int rv;
+
+	mutex_enter(&pm.boot_lock);
+	PM_LOCK();
+	rv = pmap_sync_locked();
+	if (rv != 0)
+		pm.sync_error = rv;
+}
+
+void
+pmap_fork_unlock(void)
+{
+	PM_UNLOCK();
+	mutex_exit(&pm.boot_lock);
+}
+
+int
+pmap_fork_child(void)
+{
+	size_t nframes = pm.phys_size >> PAGE_SHIFT, f, g, i, j;
+	int fd, old = pm.memfd, error;
+
+	if (!pm.booted)
+		return 0;
+	fd = host_memfd("kva-physmem");
+	if (fd < 0)
+		return fd;
+	error = host_ftruncate(fd, (off_t)pm.phys_size);
+	/* the frames in use, in runs */
+	for (f = 0; error == 0 && f < nframes; f = g) {
+		if (vm_page_array[f].pqflags & PQ_FREE) {
+			g = f + 1;
+			continue;
+		}
+		for (g = f + 1; g < nframes &&
+		    (vm_page_array[g].pqflags & PQ_FREE) == 0; g++)
+			;
+		error = host_copy_range(old, fd, (off_t)ptoa(f), ptoa(g - f),
+		    (const void *)(pm.dmap_base + ptoa(f)));
+	}
+	if (error == 0 && pm.phys_size > 0)
+		error = host_map_file(pm.dmap_base, pm.phys_size,
+		    VM_PROT_DEFAULT, fd, 0, 0);
+	if (error != 0) {
+		(void)host_close(fd);
+		return error;
+	}
+	/* every host mapping of a frame in the kernel VA */
+	for (i = 0; i < pm.kva_npages; i = j) {
+		uint64_t p = pm.pte[i];
+		int hp;
+
+		j = i + 1;
+		if (PTE_HKIND(p) == HK_NONE)
+			continue;
+		hp = PTE_HPROTV(p);
+		while (j < pm.kva_npages && PTE_HKIND(pm.pte[j]) == HK_CUR &&
+		    PTE_HPROTV(pm.pte[j]) == hp &&
+		    PTE_PFN(pm.pte[j]) == PTE_PFN(p) + (j - i))
+			j++;
+		if (PTE_HKIND(p) != HK_CUR)
+			panic("pmap_fork_child: stale host mapping at %#lx "
+			    "after update", (unsigned long)idx_to_va(i));
+		error = host_map_file(idx_to_va(i), ptoa(j - i), hp, fd,
+		    (off_t)ptoa(PTE_PFN(p)), 0);
+		if (error != 0)
+			return error;	/* the caller panics: no way back */
+	}
+	pm.memfd = fd;
+	(void)host_close(old);
+	return 0;
+}

@@ -94,6 +94,24 @@ long pmap_vma_count(void);
 bool pmap_page_is_mapped(struct vm_page *pg);
 
 /*
+ * Fork.  pmap_fork_lock pushes every queued change to the host and takes
+ * the pmap's locks; pmap_fork_unlock gives them back.  pmap_fork_child,
+ * in the child with the locks held, gives the child physical memory of
+ * its own: a new memfd holding a copy of every frame in use, with the
+ * direct map and every kernel mapping re-pointed at it.
+ * => 0, or -errno (the child must not go on sharing the parent's memory).
+ */
+void pmap_fork_lock(void);
+void pmap_fork_unlock(void);
+int  pmap_fork_child(void);
+/* a pipe (O_CLOEXEC) for the parent to wait on the child's copy */
+int  kva_host_pipe(int fds[2]);
+void kva_host_close(int fd);
+/* read one byte, or until EOF; write one byte */
+void kva_host_wait_byte(int fd);
+void kva_host_post_byte(int fd);
+
+/*
  * The trap handler (trap.c): SIGSEGV and SIGBUS become page faults.
  */
 int  trap_install(void);		/* 0 or -errno */

@@ -1,0 +1,1115 @@
+/*
+ * kvabench.c: how kva compares with the host, measured in one run.
+ *
+ * usage: kvabench [--quick] [--rounds N] [--only NAME[,NAME...]] [--list]
+ *                 [--json FILE] [--csv FILE] [--seed N] [--vma-rounds N]
+ *                 [--verbose]
+ *
+ * Every benchmark measures kva and a baseline made of plain host calls
+ * (mmap, munmap) in the same process, in alternating order: a round
+ * times one batch of many iterations of each, kva first in even rounds
+ * and the baseline first in odd ones, so that drift of the machine (a
+ * noisy neighbour on a shared 2-vCPU VM) hits both alike.  Both sides are
+ * warmed up and calibrated first (batch sizes are chosen so that a batch
+ * takes about the same time on each side).  The result of a benchmark is
+ * the median over rounds of each side, and their ratio kva / baseline,
+ * compared with the benchmark's target (ratios travel between machines
+ * better than times: ARCHITECTURE.md).  A benchmark without a target is
+ * informational.
+ *
+ * Honesty rules the code keeps:
+ *  - memory is written through volatile pointers, one byte per page, so
+ *    that neither the touch nor the loop can be optimised away;
+ *  - before timing, each benchmark checks that what it times works (kva's
+ *    zeroed memory reads zero, recycled pages too);
+ *  - minor faults (getrusage) and kva's host calls (uvmexp.hostcalls) are
+ *    counted over the timed batches and reported per iteration, which
+ *    shows where each side pays.
+ *
+ * Adding a benchmark: write a function that fills a struct kb_result and
+ * add a row to the table `benches` at the end of the benchmarks.  Timed
+ * pairs go through kb_measure_pair() with two batch functions.
+ *
+ * Output: a text table on stdout (one row per benchmark, notes below it);
+ * --json / --csv write the same rows, with the spread, to a file.
+ */
+#include <kva.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <fcntl.h>
+#include <time.h>
+#include <unistd.h>
+
+#define KB_MAXROUNDS	101
+#define KB_NOTE		768
+
+/* ------------------------------------------------------------------ */
+/* Options and results. */
+
+static struct {
+	int quick;
+	int rounds;		/* timed rounds per benchmark */
+	double batch_ns;	/* target duration of one batch */
+	int vma_rounds;		/* repetitions of the VMA pattern */
+	const char *only;
+	const char *json;
+	const char *csv;
+	uint64_t seed;
+	int verbose;
+} opt;
+
+struct kb_result {
+	const char *name;
+	double kva, base;		/* medians over rounds */
+	const char *unit;
+	double ratio;			/* what the target is compared with */
+	const char *ratio_kind;		/* "kva/base", or what ratio is */
+	double target;			/* ratio <= target; NAN: informational */
+	const char *verdict;		/* PASS, MISS, info, FAIL */
+	int rounds;
+	long iters_kva, iters_base;	/* per round and side */
+	double kva_q[5], base_q[5];	/* min, p25, median, p75, max */
+	double pratio_q[5];		/* paired (per-round) ratios */
+	char note[KB_NOTE];
+};
+
+struct kb_bench {
+	const char *name;
+	int (*fn)(const struct kb_bench *, struct kb_result *);
+	double target;			/* NAN: informational */
+	size_t arg;			/* the function's parameter */
+	const char *desc;
+};
+
+static long kb_pagesize;
+static volatile unsigned long kb_sink;	/* reads land here */
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "kvabench: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static void __attribute__((format(printf, 2, 3)))
+note_add(struct kb_result *r, const char *fmt, ...)
+{
+	size_t len = strlen(r->note);
+	va_list ap;
+
+	if (len + 1 >= sizeof(r->note))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(r->note + len, sizeof(r->note) - len, fmt, ap);
+	va_end(ap);
+}
+
+/* ------------------------------------------------------------------ */
+/* Time, statistics, randomness. */
+
+static inline double
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static long
+minflt_now(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_minflt + ru.ru_majflt;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* q[0..4] = min, p25, median, p75, max of v[0..n) (linear interpolation) */
+static void
+quantiles(const double *v, int n, double q[5])
+{
+	double s[KB_MAXROUNDS];
+	static const double at[5] = { 0, 0.25, 0.5, 0.75, 1 };
+
+	if (n <= 0) {
+		for (int i = 0; i < 5; i++)
+			q[i] = NAN;
+		return;
+	}
+	memcpy(s, v, (size_t)n * sizeof(double));
+	qsort(s, (size_t)n, sizeof(double), cmp_double);
+	for (int i = 0; i < 5; i++) {
+		double pos = at[i] * (n - 1);
+		int lo = (int)pos;
+		double f = pos - lo;
+
+		q[i] = lo + 1 < n ? s[lo] * (1 - f) + s[lo + 1] * f : s[lo];
+	}
+}
+
+/* splitmix64: small, good enough, and the same on every machine */
+static inline uint64_t
+rnd_next(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static inline unsigned
+rnd_below(uint64_t *s, unsigned n)
+{
+	return (unsigned)(rnd_next(s) % n);
+}
+
+/* write one byte in each of npages pages at p (the user's first touch) */
+static inline void
+touch_pages(uintptr_t p, size_t npages, unsigned long seq)
+{
+	volatile unsigned char *c = (volatile unsigned char *)p;
+	size_t off = (seq * 64) & (size_t)(kb_pagesize - 1);
+
+	for (size_t i = 0; i < npages; i++)
+		c[i * (size_t)kb_pagesize + off] = (unsigned char)(seq + i + 1);
+}
+
+/* ------------------------------------------------------------------ */
+/* The timing harness. */
+
+typedef void (*kb_batch_fn)(void *ctx, long iters);
+
+struct kb_side {
+	kb_batch_fn fn;
+	void *ctx;
+	long iters;
+	double per_iter[KB_MAXROUNDS];	/* ns per iteration, by round */
+	long faults, hostcalls;		/* over all timed batches */
+	long total_iters;
+};
+
+static double
+time_batch(struct kb_side *s, long iters, int count)
+{
+	long f0 = 0, h0 = 0;
+	double t0, t1;
+
+	if (count) {
+		f0 = minflt_now();
+		h0 = uvmexp.hostcalls;
+	}
+	t0 = now_ns();
+	s->fn(s->ctx, iters);
+	t1 = now_ns();
+	if (count) {
+		s->faults += minflt_now() - f0;
+		s->hostcalls += uvmexp.hostcalls - h0;
+		s->total_iters += iters;
+	}
+	return t1 - t0;
+}
+
+/* warm up, and choose iters so that a batch takes about opt.batch_ns */
+static void
+calibrate(struct kb_side *s)
+{
+	long it = 1;
+	double t;
+
+	for (;;) {
+		t = time_batch(s, it, 0);
+		if (t >= 4e6 || it >= (1L << 26))
+			break;
+		it *= 2;
+	}
+	it = (long)((double)it * opt.batch_ns / (t > 1 ? t : 1));
+	s->iters = it < 1 ? 1 : it;
+}
+
+/*
+ * kb_measure_pair: time kva (k) against the baseline (b) in alternating
+ * rounds and fill r's figures (ns per iteration).
+ */
+static void
+kb_measure_pair(struct kb_side *k, struct kb_side *b, struct kb_result *r)
+{
+	double pr[KB_MAXROUNDS];
+	int n = opt.rounds;
+
+	calibrate(k);
+	calibrate(b);
+	/* one full batch each before the clock counts */
+	(void)time_batch(k, k->iters, 0);
+	(void)time_batch(b, b->iters, 0);
+	for (int i = 0; i < n; i++) {
+		if ((i & 1) == 0) {
+			k->per_iter[i] = time_batch(k, k->iters, 1) / (double)k->iters;
+			b->per_iter[i] = time_batch(b, b->iters, 1) / (double)b->iters;
+		} else {
+			b->per_iter[i] = time_batch(b, b->iters, 1) / (double)b->iters;
+			k->per_iter[i] = time_batch(k, k->iters, 1) / (double)k->iters;
+		}
+		pr[i] = k->per_iter[i] / b->per_iter[i];
+	}
+	quantiles(k->per_iter, n, r->kva_q);
+	quantiles(b->per_iter, n, r->base_q);
+	quantiles(pr, n, r->pratio_q);
+	r->kva = r->kva_q[2];
+	r->base = r->base_q[2];
+	r->ratio = r->kva / r->base;
+	r->ratio_kind = "kva/base";
+	r->unit = "ns/iter";
+	r->rounds = n;
+	r->iters_kva = k->iters;
+	r->iters_base = b->iters;
+}
+
+static void
+note_costs(struct kb_result *r, const struct kb_side *k,
+    const struct kb_side *b)
+{
+	note_add(r, "per iter: kva %.2f host calls, %.2f faults; baseline "
+	    "%.2f faults.  paired ratio p25..p75 %.3f..%.3f; IQR/median kva "
+	    "%.0f%%, baseline %.0f%%",
+	    (double)k->hostcalls / (double)k->total_iters,
+	    (double)k->faults / (double)k->total_iters,
+	    (double)b->faults / (double)b->total_iters,
+	    r->pratio_q[1], r->pratio_q[3],
+	    100 * (r->kva_q[3] - r->kva_q[1]) / r->kva,
+	    100 * (r->base_q[3] - r->base_q[1]) / r->base);
+}
+
+/* ------------------------------------------------------------------ */
+/* (a) uvm_km_alloc1(zeroed) + touch + uvm_km_free vs mmap + touch + munmap */
+
+struct km_ctx {
+	size_t npages;
+	size_t size;
+	unsigned long seq;
+};
+
+static void
+km_zero_batch(void *arg, long iters)
+{
+	struct km_ctx *c = arg;
+
+	for (long i = 0; i < iters; i++) {
+		vm_offset_t va = uvm_km_alloc1(kernel_map, c->size, TRUE);
+
+		if (va == 0)
+			die("uvm_km_alloc1(kernel_map, %zu, TRUE) failed", c->size);
+		touch_pages(va, c->npages, c->seq++);
+		uvm_km_free(kernel_map, va, c->size);
+	}
+}
+
+static void
+mmap_touch_batch(void *arg, long iters)
+{
+	struct km_ctx *c = arg;
+
+	for (long i = 0; i < iters; i++) {
+		void *p = mmap(NULL, c->size, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED)
+			die("mmap(%zu): %s", c->size, strerror(errno));
+		touch_pages((uintptr_t)p, c->npages, c->seq++);
+		if (munmap(p, c->size) != 0)
+			die("munmap: %s", strerror(errno));
+	}
+}
+
+/* zeroed memory must read zero, also when its pages are recycled */
+static void
+km_zero_check(size_t size)
+{
+	for (int round = 0; round < 4; round++) {
+		vm_offset_t va = uvm_km_alloc1(kernel_map, size, TRUE);
+		const unsigned char *c = (const unsigned char *)va;
+
+		if (va == 0)
+			die("uvm_km_alloc1(kernel_map, %zu, TRUE) failed", size);
+		for (size_t i = 0; i < size; i++)
+			if (c[i] != 0)
+				die("uvm_km_alloc1(%zu, TRUE): byte %zu of the "
+				    "block is %#x, not zero (round %d)", size, i,
+				    c[i], round);
+		memset((void *)va, 0xa5, size);
+		uvm_km_free(kernel_map, va, size);
+	}
+}
+
+static int
+bench_km_zero(const struct kb_bench *bn, struct kb_result *r)
+{
+	struct km_ctx kc = { bn->arg, bn->arg * (size_t)kb_pagesize, 1 };
+	struct km_ctx bc = kc;
+	struct kb_side k = { .fn = km_zero_batch, .ctx = &kc };
+	struct kb_side b = { .fn = mmap_touch_batch, .ctx = &bc };
+
+	km_zero_check(kc.size);
+	kb_measure_pair(&k, &b, r);
+	note_add(r, "per page: kva %.3f us, mmap %.3f us.  ",
+	    r->kva / 1e3 / (double)kc.npages, r->base / 1e3 / (double)kc.npages);
+	note_costs(r, &k, &b);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* (b) uvm_km_alloc_poolpage + touch + free vs mmap of a page + touch + munmap */
+
+static void
+poolpage_batch(void *arg, long iters)
+{
+	struct km_ctx *c = arg;
+
+	for (long i = 0; i < iters; i++) {
+		vm_offset_t va = uvm_km_alloc_poolpage();
+
+		if (va == 0)
+			die("uvm_km_alloc_poolpage failed");
+		touch_pages(va, 1, c->seq++);
+		uvm_km_free_poolpage(va);
+	}
+}
+
+static int
+bench_poolpage(const struct kb_bench *bn, struct kb_result *r)
+{
+	struct km_ctx kc = { 1, (size_t)kb_pagesize, 1 };
+	struct km_ctx bc = kc;
+	struct kb_side k = { .fn = poolpage_batch, .ctx = &kc };
+	struct kb_side b = { .fn = mmap_touch_batch, .ctx = &bc };
+	vm_offset_t va;
+
+	(void)bn;
+	/* a pool page is a whole, writable, page-aligned page */
+	va = uvm_km_alloc_poolpage();
+	if (va == 0 || (va & (vm_offset_t)(kb_pagesize - 1)) != 0)
+		die("uvm_km_alloc_poolpage returned %#lx", (unsigned long)va);
+	memset((void *)va, 0x5a, (size_t)kb_pagesize);
+	kb_sink += ((volatile unsigned char *)va)[kb_pagesize - 1];
+	uvm_km_free_poolpage(va);
+
+	kb_measure_pair(&k, &b, r);
+	note_costs(r, &k, &b);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* (c) host VMAs in the kernel VA after a random alloc/free pattern */
+
+struct maps_count {
+	long total;		/* VMAs of the whole process */
+	long in_range;		/* VMAs meeting [lo, hi) */
+	long in_range_none;	/* of which PROT_NONE */
+	size_t mapped;		/* bytes of [lo, hi) in VMAs not PROT_NONE */
+};
+
+/*
+ * maps_scan: count VMAs in /proc/self/maps.  Reads through a fixed
+ * buffer: no allocation, so counting does not change the count.
+ */
+static void
+maps_scan(uintptr_t lo, uintptr_t hi, struct maps_count *mc)
+{
+	static char buf[1 << 16];
+	size_t have = 0;
+	ssize_t n;
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+
+	memset(mc, 0, sizeof(*mc));
+	if (fd < 0)
+		die("open /proc/self/maps: %s", strerror(errno));
+	for (;;) {
+		char *line, *nl;
+
+		n = read(fd, buf + have, sizeof(buf) - 1 - have);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			die("read /proc/self/maps: %s", strerror(errno));
+		}
+		have += (size_t)n;
+		buf[have] = '\0';
+		line = buf;
+		while ((nl = memchr(line, '\n', have - (size_t)(line - buf))) != NULL) {
+			unsigned long s, e;
+			char perms[5];
+
+			*nl = '\0';
+			if (sscanf(line, "%lx-%lx %4s", &s, &e, perms) == 3) {
+				mc->total++;
+				if (s < hi && e > lo) {
+					uintptr_t cs = s > lo ? s : lo;
+					uintptr_t ce = e < hi ? e : hi;
+
+					mc->in_range++;
+					if (strncmp(perms, "---", 3) == 0)
+						mc->in_range_none++;
+					else
+						mc->mapped += ce - cs;
+				}
+			}
+			line = nl + 1;
+		}
+		have -= (size_t)(line - buf);
+		memmove(buf, line, have);
+		if (n == 0)
+			break;
+		if (have == sizeof(buf) - 1)
+			die("/proc/self/maps: line too long");
+	}
+	close(fd);
+}
+
+struct blk {
+	uintptr_t va;
+	size_t npages;
+};
+
+struct vma_run {
+	size_t live_bytes;
+	size_t nlive;
+	size_t allocated;
+	long nallocs, nfrees;
+};
+
+/*
+ * vma_pattern: random allocations of 1-64 pages (touched, not zeroed)
+ * and frees of random live blocks until `total` bytes were allocated;
+ * the live set wanders around live_target.  use_kva: uvm_km_alloc1 and
+ * uvm_km_free, else anonymous mmap and munmap.
+ */
+static void
+vma_pattern(int use_kva, uint64_t seed, size_t total, size_t live_target,
+    struct blk *blks, size_t maxblks, struct vma_run *run)
+{
+	uint64_t rs = seed;
+	size_t pg = (size_t)kb_pagesize;
+
+	memset(run, 0, sizeof(*run));
+	while (run->allocated < total) {
+		unsigned pct = run->live_bytes < live_target ? 75 : 35;
+
+		if (run->nlive == 0 ||
+		    (run->nlive < maxblks && rnd_below(&rs, 100) < pct)) {
+			size_t np = 1 + rnd_below(&rs, 64), sz = np * pg;
+			uintptr_t va;
+
+			if (use_kva) {
+				va = uvm_km_alloc1(kernel_map, sz, FALSE);
+				if (va == 0)
+					die("uvm_km_alloc1(%zu, FALSE) failed with "
+					    "%zu bytes live in %zu blocks", sz,
+					    run->live_bytes, run->nlive);
+			} else {
+				void *p = mmap(NULL, sz, PROT_READ | PROT_WRITE,
+				    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+				if (p == MAP_FAILED)
+					die("mmap(%zu): %s", sz, strerror(errno));
+				va = (uintptr_t)p;
+			}
+			touch_pages(va, np, (unsigned long)run->nallocs);
+			blks[run->nlive].va = va;
+			blks[run->nlive].npages = np;
+			run->nlive++;
+			run->live_bytes += sz;
+			run->allocated += sz;
+			run->nallocs++;
+		} else {
+			size_t i = rnd_below(&rs, (unsigned)run->nlive);
+			size_t sz = blks[i].npages * pg;
+
+			/* the first byte of each block must still be there */
+			kb_sink += *(volatile unsigned char *)blks[i].va;
+			if (use_kva)
+				uvm_km_free(kernel_map, blks[i].va, sz);
+			else if (munmap((void *)blks[i].va, sz) != 0)
+				die("munmap: %s", strerror(errno));
+			run->live_bytes -= sz;
+			blks[i] = blks[--run->nlive];
+			run->nfrees++;
+		}
+	}
+}
+
+static void
+vma_release(int use_kva, struct blk *blks, struct vma_run *run)
+{
+	size_t pg = (size_t)kb_pagesize;
+
+	while (run->nlive > 0) {
+		struct blk *b = &blks[--run->nlive];
+
+		if (use_kva)
+			uvm_km_free(kernel_map, b->va, b->npages * pg);
+		else
+			(void)munmap((void *)b->va, b->npages * pg);
+	}
+	run->live_bytes = 0;
+}
+
+/* the bootstrap region: the entry at the start of kernel_map, no object */
+static int
+boot_entry(const struct vm_map_entry *e, void *arg)
+{
+	vaddr_t *end = arg;
+
+	if (e->start == vm_map_min(kernel_map) && !UVM_ET_ISSUBMAP(e) &&
+	    e->object.uvm_obj == NULL)
+		*end = e->end;
+	return 1;
+}
+
+static int
+bench_vmas(const struct kb_bench *bn, struct kb_result *r)
+{
+	/* --quick: a quarter of the pattern; the ratio hardly moves */
+	const size_t total = opt.quick ? (size_t)256 << 20 : (size_t)1 << 30;
+	const size_t live_target = opt.quick ? (size_t)96 << 20 :
+	    (size_t)384 << 20;
+	const double unit64k = 65536.0, gib = 1073741824.0;
+	size_t maxblks = total / (size_t)kb_pagesize;
+	struct blk *blks;
+	vaddr_t kmin = vm_map_min(kernel_map), kmax = vm_map_max(kernel_map);
+	vaddr_t boot_end = kmin;
+	double kv[KB_MAXROUNDS], bv[KB_MAXROUNDS], k64[KB_MAXROUNDS];
+	struct maps_count idle, mc, before, after;
+	long pmap_mismatch = 0, idle_hostmaps;
+	int n = opt.vma_rounds;
+
+	(void)bn;
+	blks = mmap(NULL, maxblks * sizeof(*blks), PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (blks == MAP_FAILED)
+		die("mmap of the block table: %s", strerror(errno));
+	(void)uvm_map_foreach(kernel_map, boot_entry, &boot_end);
+	kva_drain();
+	maps_scan(boot_end, kmax, &idle);
+	idle_hostmaps = uvmexp.hostmaps;
+
+	for (int i = 0; i < n; i++) {
+		struct vma_run kr, br;
+		struct maps_count all;
+		long pmap_view;
+
+		/* kva */
+		vma_pattern(1, opt.seed + (uint64_t)i, total, live_target, blks,
+		    maxblks, &kr);
+		kva_drain();
+		maps_scan(boot_end, kmax, &mc);
+		maps_scan(kmin, kmax, &all);
+		/* hostmaps counts 2 VMAs of the direct map besides the kernel VA */
+		pmap_view = uvmexp.hostmaps - 2;
+		if (labs(pmap_view - all.in_range) > pmap_mismatch)
+			pmap_mismatch = labs(pmap_view - all.in_range);
+		kv[i] = (double)mc.in_range / ((double)mc.mapped / gib);
+		k64[i] = (double)mc.in_range / ((double)mc.mapped / unit64k);
+		if (i == n / 2 || opt.verbose) {
+			if (opt.verbose)
+				printf("  vmas round %d: ", i);
+			if (i == n / 2) {
+				note_add(r, "ratio = kva VMAs per 64 KiB mapped; "
+				    "pattern: %zu MiB allocated in all, live target "
+				    "%zu MiB, seed %" PRIu64 ".  kva (round %d): %ld VMAs (%ld PROT_NONE) over %.1f "
+				    "MiB mapped, live set %.1f MiB in %zu blocks "
+				    "after %ld allocs/%ld frees; uvmexp.hostmaps "
+				    "%ld (kernel VA part %ld) vs /proc %ld; ",
+				    total >> 20, live_target >> 20,
+				    opt.seed + (uint64_t)i, i,
+				    mc.in_range, mc.in_range_none,
+				    (double)mc.mapped / 1048576.0,
+				    (double)kr.live_bytes / 1048576.0, kr.nlive,
+				    kr.nallocs, kr.nfrees, uvmexp.hostmaps,
+				    pmap_view, all.in_range);
+			}
+			if (opt.verbose)
+				printf("kva %ld VMAs (%ld none), %.1f MiB mapped, "
+				    "live %.1f MiB, hostmaps %ld, /proc %ld\n",
+				    mc.in_range, mc.in_range_none,
+				    (double)mc.mapped / 1048576.0,
+				    (double)kr.live_bytes / 1048576.0,
+				    uvmexp.hostmaps, all.in_range);
+		}
+		if (mc.mapped != kr.live_bytes)
+			note_add(r, "round %d: mapped %zu bytes != live %zu; ", i,
+			    mc.mapped, kr.live_bytes);
+		vma_release(1, blks, &kr);
+		kva_drain();
+
+		/* the baseline: mmap per allocation, the same pattern */
+		maps_scan(0, 0, &before);
+		vma_pattern(0, opt.seed + (uint64_t)i, total, live_target, blks,
+		    maxblks, &br);
+		maps_scan(0, 0, &after);
+		bv[i] = (double)(after.total - before.total) /
+		    ((double)br.live_bytes / gib);
+		if (i == n / 2)
+			note_add(r, "mmap: %ld new VMAs over %.1f MiB live in %zu "
+			    "blocks (%.3f VMAs per 64 KiB)",
+			    after.total - before.total,
+			    (double)br.live_bytes / 1048576.0, br.nlive,
+			    (double)(after.total - before.total) /
+			    ((double)br.live_bytes / unit64k));
+		vma_release(0, blks, &br);
+	}
+	kva_drain();
+	maps_scan(boot_end, kmax, &mc);
+	if (mc.in_range != idle.in_range || uvmexp.hostmaps != idle_hostmaps)
+		note_add(r, "; after freeing all: %ld VMAs in kernel VA (%ld "
+		    "before), hostmaps %ld (%ld before)", mc.in_range,
+		    idle.in_range, uvmexp.hostmaps, idle_hostmaps);
+	if (pmap_mismatch > 2)
+		note_add(r, "; WARNING: pmap's VMA count is off the host's by "
+		    "up to %ld", pmap_mismatch);
+	munmap(blks, maxblks * sizeof(*blks));
+
+	quantiles(kv, n, r->kva_q);
+	quantiles(bv, n, r->base_q);
+	quantiles(k64, n, r->pratio_q);
+	r->kva = r->kva_q[2];
+	r->base = r->base_q[2];
+	r->ratio = r->pratio_q[2];
+	r->ratio_kind = "kva VMA/64KiB";
+	r->unit = "VMA/GiB";
+	r->rounds = n;
+	r->iters_kva = r->iters_base = (long)(total / (size_t)kb_pagesize);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The table. */
+
+static const struct kb_bench benches[] = {
+	{ "km_alloc1_zero_1p", bench_km_zero, NAN, 1,
+	  "uvm_km_alloc1(kernel_map, 1 page, TRUE) + touch + uvm_km_free "
+	  "vs anonymous mmap + touch + munmap (informational)" },
+	{ "km_alloc1_zero_16p", bench_km_zero, 0.7, 16,
+	  "the same with 16 pages, one byte written per page" },
+	{ "poolpage", bench_poolpage, 0.05, 1,
+	  "uvm_km_alloc_poolpage + touch + uvm_km_free_poolpage vs "
+	  "mmap of one page + touch + munmap" },
+	{ "vmas_per_gib", bench_vmas, 1.0, 0,
+	  "random uvm_km_alloc1 of 1-64 pages and frees, 1 GiB in all: host "
+	  "VMAs in the kernel VA per GiB mapped (target: <= 1 VMA per 64 KiB); "
+	  "baseline: the same pattern with mmap/munmap" },
+};
+#define NBENCH (sizeof(benches) / sizeof(benches[0]))
+
+static int
+selected(const char *name)
+{
+	const char *p = opt.only;
+	size_t len = strlen(name);
+
+	if (p == NULL)
+		return 1;
+	while (*p != '\0') {
+		const char *e = strchr(p, ',');
+		size_t n = e != NULL ? (size_t)(e - p) : strlen(p);
+
+		if (n == len && strncmp(p, name, n) == 0)
+			return 1;
+		p += n + (e != NULL);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Output. */
+
+static void
+fmt_num(char *buf, size_t len, double v)
+{
+	if (isnan(v))
+		snprintf(buf, len, "-");
+	else if ((v < 0 ? -v : v) >= 1000)
+		snprintf(buf, len, "%.0f", v);
+	else if ((v < 0 ? -v : v) >= 10)
+		snprintf(buf, len, "%.1f", v);
+	else
+		snprintf(buf, len, "%.3f", v);
+}
+
+static void
+print_table(const struct kb_result *rs, int n)
+{
+	char a[32], b[32], c[32], t[32];
+
+	printf("\n%-20s %12s %12s  %-8s %9s %8s  %s\n", "benchmark", "kva",
+	    "baseline", "unit", "ratio", "target", "verdict");
+	for (int i = 0; i < n; i++) {
+		const struct kb_result *r = &rs[i];
+
+		fmt_num(a, sizeof(a), r->kva);
+		fmt_num(b, sizeof(b), r->base);
+		fmt_num(c, sizeof(c), r->ratio);
+		if (isnan(r->target))
+			snprintf(t, sizeof(t), "-");
+		else
+			snprintf(t, sizeof(t), "<=%.2f", r->target);
+		printf("%-20s %12s %12s  %-8s %9s %8s  %s\n", r->name, a, b,
+		    r->unit, c, t, r->verdict);
+	}
+	printf("\n");
+	for (int i = 0; i < n; i++)
+		if (rs[i].note[0] != '\0')
+			printf("%s: %s\n", rs[i].name, rs[i].note);
+}
+
+static void
+json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch < 0x20)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputc('"', f);
+}
+
+static void
+json_num(FILE *f, double v)
+{
+	if (isnan(v) || isinf(v))
+		fputs("null", f);
+	else
+		fprintf(f, "%.6g", v);
+}
+
+static void
+json_q(FILE *f, const char *key, const double q[5])
+{
+	fprintf(f, ", \"%s\": [", key);
+	for (int i = 0; i < 5; i++) {
+		if (i > 0)
+			fputs(", ", f);
+		json_num(f, q[i]);
+	}
+	fputc(']', f);
+}
+
+static void
+write_json(const char *path, const struct kb_result *rs, int n)
+{
+	FILE *f = fopen(path, "w");
+	struct utsname u;
+
+	if (f == NULL)
+		die("%s: %s", path, strerror(errno));
+	uname(&u);
+	fprintf(f, "{\"kvabench\": 1, \"host\": ");
+	json_str(f, u.release);
+	fprintf(f, ", \"cpus\": %ld, \"pagesize\": %ld, \"physmem\": %lu, "
+	    "\"kva\": %lu, \"quick\": %d, \"rounds\": %d,\n \"rows\": [\n",
+	    sysconf(_SC_NPROCESSORS_ONLN), kb_pagesize,
+	    (unsigned long)uvmexp.npages * (unsigned long)kb_pagesize,
+	    kernel_map != NULL ? (unsigned long)(vm_map_max(kernel_map) -
+	    vm_map_min(kernel_map)) : 0UL, opt.quick, opt.rounds);
+	for (int i = 0; i < n; i++) {
+		const struct kb_result *r = &rs[i];
+
+		fprintf(f, "  {\"name\": ");
+		json_str(f, r->name);
+		fprintf(f, ", \"kva\": ");
+		json_num(f, r->kva);
+		fprintf(f, ", \"baseline\": ");
+		json_num(f, r->base);
+		fprintf(f, ", \"unit\": ");
+		json_str(f, r->unit);
+		fprintf(f, ", \"ratio\": ");
+		json_num(f, r->ratio);
+		fprintf(f, ", \"ratio_kind\": ");
+		json_str(f, r->ratio_kind);
+		fprintf(f, ", \"target\": ");
+		json_num(f, r->target);
+		fprintf(f, ", \"verdict\": ");
+		json_str(f, r->verdict);
+		fprintf(f, ", \"rounds\": %d, \"iters_kva\": %ld, "
+		    "\"iters_baseline\": %ld", r->rounds, r->iters_kva,
+		    r->iters_base);
+		json_q(f, "kva_q", r->kva_q);
+		json_q(f, "baseline_q", r->base_q);
+		json_q(f, "ratio_q", r->pratio_q);
+		fprintf(f, ", \"note\": ");
+		json_str(f, r->note);
+		fprintf(f, "}%s\n", i + 1 < n ? "," : "");
+	}
+	fprintf(f, " ]}\n");
+	if (fclose(f) != 0)
+		die("%s: %s", path, strerror(errno));
+}
+
+static void
+csv_num(FILE *f, double v)
+{
+	if (!isnan(v) && !isinf(v))
+		fprintf(f, "%.6g", v);
+}
+
+static void
+write_csv(const char *path, const struct kb_result *rs, int n)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL)
+		die("%s: %s", path, strerror(errno));
+	fprintf(f, "name,kva,baseline,unit,ratio,ratio_kind,target,verdict,"
+	    "rounds,kva_p25,kva_p75,baseline_p25,baseline_p75,ratio_p25,"
+	    "ratio_p75,note\n");
+	for (int i = 0; i < n; i++) {
+		const struct kb_result *r = &rs[i];
+		const double *v[] = { &r->kva, &r->base };
+
+		fprintf(f, "%s,", r->name);
+		for (int j = 0; j < 2; j++) {
+			csv_num(f, *v[j]);
+			fputc(',', f);
+		}
+		fprintf(f, "%s,", r->unit);
+		csv_num(f, r->ratio);
+		fprintf(f, ",%s,", r->ratio_kind);
+		csv_num(f, r->target);
+		fprintf(f, ",%s,%d,", r->verdict, r->rounds);
+		csv_num(f, r->kva_q[1]);
+		fputc(',', f);
+		csv_num(f, r->kva_q[3]);
+		fputc(',', f);
+		csv_num(f, r->base_q[1]);
+		fputc(',', f);
+		csv_num(f, r->base_q[3]);
+		fputc(',', f);
+		csv_num(f, r->pratio_q[1]);
+		fputc(',', f);
+		csv_num(f, r->pratio_q[3]);
+		fputs(",\"", f);
+		for (const char *s = r->note; *s != '\0'; s++) {
+			if (*s == '"')
+				fputc('"', f);
+			fputc(*s, f);
+		}
+		fputs("\"\n", f);
+	}
+	if (fclose(f) != 0)
+		die("%s: %s", path, strerror(errno));
+}
+
+/* ------------------------------------------------------------------ */
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: kvabench [--quick] [--rounds N] [--only NAME[,NAME...]] "
+	    "[--list]\n"
+	    "                [--json FILE] [--csv FILE] [--seed N] "
+	    "[--vma-rounds N] [--verbose]\n"
+	    "KVA_OPTIONS applies after the defaults physmem=2G, kva=64G.\n");
+}
+
+static void
+list_benches(void)
+{
+	for (size_t i = 0; i < NBENCH; i++) {
+		char t[32];
+
+		if (isnan(benches[i].target))
+			snprintf(t, sizeof(t), "info");
+		else
+			snprintf(t, sizeof(t), "<=%.2f", benches[i].target);
+		printf("%-20s %-7s %s\n", benches[i].name, t, benches[i].desc);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "quick", no_argument, NULL, 'q' },
+		{ "rounds", required_argument, NULL, 'r' },
+		{ "only", required_argument, NULL, 'o' },
+		{ "list", no_argument, NULL, 'l' },
+		{ "json", required_argument, NULL, 'j' },
+		{ "csv", required_argument, NULL, 'c' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "vma-rounds", required_argument, NULL, 'V' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct kb_result results[NBENCH];
+	struct kva_config cfg;
+	char options[512];
+	const char *env;
+	double t0;
+	int ch, nres = 0, error, list = 0, rounds = 0, vrounds = 0;
+
+	opt.seed = 1;
+	while ((ch = getopt_long(argc, argv, "qr:o:lj:c:s:V:vh", lopts, NULL)) != -1) {
+		switch (ch) {
+		case 'q':
+			opt.quick = 1;
+			break;
+		case 'r':
+			rounds = atoi(optarg);
+			if (rounds < 1 || rounds > KB_MAXROUNDS) {
+				fprintf(stderr, "kvabench: --rounds: 1..%d\n",
+				    KB_MAXROUNDS);
+				return 2;
+			}
+			break;
+		case 'o':
+			opt.only = optarg;
+			break;
+		case 'l':
+			list = 1;
+			break;
+		case 'j':
+			opt.json = optarg;
+			break;
+		case 'c':
+			opt.csv = optarg;
+			break;
+		case 's':
+			opt.seed = strtoull(optarg, NULL, 0);
+			break;
+		case 'V':
+			vrounds = atoi(optarg);
+			if (vrounds < 1 || vrounds > KB_MAXROUNDS) {
+				fprintf(stderr, "kvabench: --vma-rounds: 1..%d\n",
+				    KB_MAXROUNDS);
+				return 2;
+			}
+			break;
+		case 'v':
+			opt.verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (list) {
+		list_benches();
+		return 0;
+	}
+	if (opt.only != NULL) {
+		int any = 0;
+
+		for (size_t i = 0; i < NBENCH; i++)
+			any |= selected(benches[i].name);
+		if (!any) {
+			fprintf(stderr, "kvabench: no benchmark named \"%s\" "
+			    "(--list shows them)\n", opt.only);
+			return 2;
+		}
+	}
+	opt.rounds = rounds > 0 ? rounds : opt.quick ? 5 : 15;
+	opt.batch_ns = opt.quick ? 15e6 : 100e6;
+	/* the VMA pattern is not timed and is the same for a seed: one run */
+	opt.vma_rounds = vrounds > 0 ? vrounds : 1;
+
+	/* defaults first, then KVA_OPTIONS: a key given twice takes the last */
+	env = getenv("KVA_OPTIONS");
+	snprintf(options, sizeof(options), "physmem=2G,kva=64G%s%s",
+	    env != NULL ? "," : "", env != NULL ? env : "");
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.options = options;
+	error = kva_init(&cfg);
+	if (error != 0)
+		die("kva_init(%s): %s", options, strerror(error));
+	kb_pagesize = (long)PAGE_SIZE;
+
+	{
+		struct utsname u;
+
+		uname(&u);
+		printf("kvabench: Linux %s, %ld CPUs; kva %zu GiB, physmem "
+		    "%zu MiB, page %ld; %d rounds%s\n", u.release,
+		    sysconf(_SC_NPROCESSORS_ONLN),
+		    (size_t)(vm_map_max(kernel_map) - vm_map_min(kernel_map)) >> 30,
+		    ((size_t)uvmexp.npages * (size_t)kb_pagesize) >> 20,
+		    kb_pagesize, opt.rounds, opt.quick ? " (quick)" : "");
+		fflush(stdout);
+	}
+
+	t0 = now_ns();
+	for (size_t i = 0; i < NBENCH; i++) {
+		const struct kb_bench *bn = &benches[i];
+		struct kb_result *r = &results[nres];
+		double tb = now_ns();
+
+		if (!selected(bn->name))
+			continue;
+		memset(r, 0, sizeof(*r));
+		r->name = bn->name;
+		r->target = bn->target;
+		r->ratio = r->kva = r->base = NAN;
+		r->unit = "";
+		r->ratio_kind = "";
+		if (opt.verbose) {
+			printf("running %s\n", bn->name);
+			fflush(stdout);
+		}
+		if (bn->fn(bn, r) != 0)
+			r->verdict = "FAIL";
+		else if (isnan(r->target))
+			r->verdict = "info";
+		else
+			r->verdict = r->ratio <= r->target ? "PASS" : "MISS";
+		nres++;
+		if (opt.verbose)
+			printf("  %s: %.1f s\n", bn->name, (now_ns() - tb) / 1e9);
+	}
+	print_table(results, nres);
+	printf("\n(%.1f s; medians over rounds; ratio = kva / baseline unless "
+	    "noted)\n", (now_ns() - t0) / 1e9);
+	if (opt.json != NULL)
+		write_json(opt.json, results, nres);
+	if (opt.csv != NULL)
+		write_csv(opt.csv, results, nres);
+	kva_fini();
+	return 0;
+}

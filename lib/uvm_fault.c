@@ -24,10 +24,10 @@
  *    aligned 2 MiB physical run, and the chunk's other pages take the
  *    frame at their own offset in it (uvm_page.c), so pages touched in any
  *    order merge into one host mapping.  When a chunk is touched densely
- *    (the page before the fault is resident: a stream; or an eighth of its
+ *    (the page before the fault is resident: a stream; or 1/32 of its
  *    pages are), or host mappings run short, the fault maps the whole chunk at
  *    once, zero-filled: sequential touch then costs two faults per 2 MiB,
- *    random touch up to one in eight, and a fault never needs more than one
+ *    random touch one in thirty-two, and a fault never needs more than one
  *    host mapping per chunk.  Sparse touches allocate only what they touch.
  *
  * 5. Referenced and modified.  Pageable pages are mapped under the pmap's
@@ -45,7 +45,7 @@
 
 #define FAULT_BATCH 64		/* pages handled per pgo_get call */
 #define FAULT_CHUNK UVM_RESV_SIZE	/* a reservation: 2 MiB */
-#define FAULT_DENSE_SHIFT 3	/* 1/8 of a chunk resident makes it dense */
+#define FAULT_DENSE_SHIFT 5	/* 1/32 of a chunk resident makes it dense */
 
 static const struct {
 	int nback, nforw;
@@ -103,7 +103,7 @@ fault_window(struct vm_map_entry *entry, vaddr_t va, vaddr_t *startp,
 	if (ce > entry->end)
 		ce = entry->end;
 	/*
-	 * Dense: the page before is resident (a stream), or an eighth of
+	 * Dense: the page before is resident (a stream), or 1/32 of
 	 * the chunk is, or host mappings run short.
 	 */
 	dense = uvmexp.hostmaps > uvmexp.hostmaps_limit / 4 * 3 ||

@@ -709,6 +709,124 @@ bench_vmas(const struct kb_bench *bn, struct kb_result *r)
 /* ------------------------------------------------------------------ */
 /* The table. */
 
+/* ------------------------------------------------------------------ */
+/* (d) demand paging: first touch of uvm_km_valloc memory, in sequential
+ * and in random page order, vs a fresh anonymous mmap touched the same
+ * way (the host's own first-touch faults). */
+
+struct vt_ctx {
+	size_t size, npages;
+	uint32_t *order;		/* page order, or NULL: sequential */
+	long maps_after;		/* host mappings in the range, last time */
+};
+
+/* host mappings that hold pages inside [lo, hi) */
+static long
+count_maps_range(uintptr_t lo, uintptr_t hi)
+{
+	struct maps_count mc;
+
+	maps_scan(lo, hi, &mc);
+	return mc.in_range - mc.in_range_none;
+}
+
+static void
+touch_order(uintptr_t base, const struct vt_ctx *c)
+{
+	volatile unsigned char *p = (volatile unsigned char *)base;
+
+	for (size_t i = 0; i < c->npages; i++) {
+		size_t pg = c->order != NULL ? c->order[i] : i;
+		p[pg * (size_t)kb_pagesize] = (unsigned char)(pg + 1);
+	}
+}
+
+static void
+valloc_touch_batch(void *arg, long iters)
+{
+	struct vt_ctx *c = arg;
+
+	for (long i = 0; i < iters; i++) {
+		vm_offset_t va = uvm_km_valloc(kernel_map, c->size);
+
+		if (va == 0)
+			die("uvm_km_valloc(kernel_map, %zu) failed", c->size);
+		touch_order(va, c);
+		if (i == iters - 1)
+			c->maps_after = count_maps_range(va, va + c->size);
+		uvm_km_free(kernel_map, va, c->size);
+	}
+}
+
+static void
+anon_touch_batch(void *arg, long iters)
+{
+	struct vt_ctx *c = arg;
+
+	for (long i = 0; i < iters; i++) {
+		void *p = mmap(NULL, c->size, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED)
+			die("mmap(%zu): %s", c->size, strerror(errno));
+		touch_order((uintptr_t)p, c);
+		if (munmap(p, c->size) != 0)
+			die("munmap: %s", strerror(errno));
+	}
+}
+
+static int
+bench_valloc_touch(const struct kb_bench *bn, struct kb_result *r)
+{
+	struct vt_ctx kc = { (size_t)64 << 20, ((size_t)64 << 20) /
+	    (size_t)kb_pagesize, NULL, 0 };
+	struct vt_ctx bc;
+	struct kb_side k = { .fn = valloc_touch_batch, .ctx = &kc };
+	struct kb_side b = { .fn = anon_touch_batch, .ctx = &bc };
+	uint32_t *order = NULL;
+	vm_offset_t va;
+
+	if (bn->arg) {			/* random order: a fixed permutation */
+		uint64_t x = opt.seed * 2654435761u + 1;
+
+		order = malloc(kc.npages * sizeof(*order));
+		if (order == NULL)
+			die("out of memory");
+		for (size_t i = 0; i < kc.npages; i++)
+			order[i] = (uint32_t)i;
+		for (size_t i = kc.npages - 1; i > 0; i--) {
+			size_t j;
+			uint32_t t;
+
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			j = (size_t)(x % (i + 1));
+			t = order[i];
+			order[i] = order[j];
+			order[j] = t;
+		}
+		kc.order = order;
+	}
+	bc = kc;
+	/* the memory really is zero-filled on first touch */
+	va = uvm_km_valloc(kernel_map, kc.size);
+	for (size_t i = 0; i < kc.npages; i += 97)
+		if (((volatile unsigned char *)va)[i * (size_t)kb_pagesize + 5])
+			die("uvm_km_valloc: page %zu not zero on first touch", i);
+	uvm_km_free(kernel_map, va, kc.size);
+
+	kb_measure_pair(&k, &b, r);
+	note_add(r, "per page: kva %.3f us, anonymous mmap %.3f us; host "
+	    "mappings after the touch: %ld for %zu MiB (%.1f per GiB).  ",
+	    r->kva / 1e3 / (double)kc.npages, r->base / 1e3 / (double)kc.npages,
+	    kc.maps_after, kc.size >> 20,
+	    (double)kc.maps_after * (double)(1 << 30) / (double)kc.size);
+	note_costs(r, &k, &b);
+	free(order);
+	return 0;
+}
+
 static const struct kb_bench benches[] = {
 	{ "km_alloc1_zero_1p", bench_km_zero, NAN, 1,
 	  "uvm_km_alloc1(kernel_map, 1 page, TRUE) + touch + uvm_km_free "
@@ -718,6 +836,12 @@ static const struct kb_bench benches[] = {
 	{ "poolpage", bench_poolpage, 0.05, 1,
 	  "uvm_km_alloc_poolpage + touch + uvm_km_free_poolpage vs "
 	  "mmap of one page + touch + munmap" },
+	{ "valloc_seq_touch_64m", bench_valloc_touch, 0.3, 0,
+	    "first touch of 64 MiB of uvm_km_valloc memory, page by page in "
+	    "order, + uvm_km_free, vs a fresh anonymous mmap touched the same "
+	    "way + munmap" },
+	{ "valloc_rand_touch_64m", bench_valloc_touch, 1.5, 1,
+	    "the same in random page order" },
 	{ "vmas_per_gib", bench_vmas, 1.0, 0,
 	  "random uvm_km_alloc1 of 1-64 pages and frees, 1 GiB in all: host "
 	  "VMAs in the kernel VA per GiB mapped (target: <= 1 VMA per 64 KiB); "

@@ -926,8 +926,10 @@ sync_range(size_t s, size_t e)
 		}
 		switch (act) {
 		case ACT_MAP:
+			/* a lone page is left to fault in on first use: the
+			 * populate call would cost as much as that fault */
 			rv = host_map_file(idx_to_va(i), (j - i) << PAGE_SHIFT,
-			    ep, pm.memfd, (off_t)(pfn << PAGE_SHIFT), 1);
+			    ep, pm.memfd, (off_t)(pfn << PAGE_SHIFT), j - i > 1);
 			break;
 		case ACT_PROT:
 			rv = host_protect(idx_to_va(i), (j - i) << PAGE_SHIFT, ep);

@@ -225,6 +225,9 @@ extern const struct uvm_pagerops km_pager;
 void uao_init(void);
 void uao_fini(void);
 int  uao_set_swslot(struct uvm_object *uobj, size_t pageidx, int slot);
+/* uvm_km_pgremove for a range being unmapped (uvm_unmap_remove) */
+void uvm_km_pgremove_dead(struct uvm_object *uobj, vm_offset_t start,
+    vm_offset_t end);
 void uvm_km_fini(void);
 
 /* kva_init.c */

@@ -17,6 +17,7 @@
  * descriptor, no heap block), and kva_init may run again.
  */
 #include "kva_impl.h"
+#include "kva_track.h"
 #include "pmap_posix/pmap_md.h"
 
 struct uvmexp uvmexp = {
@@ -33,6 +34,47 @@ static pthread_mutex_t kva_init_lock = PTHREAD_MUTEX_INITIALIZER;
 static int kva_up;
 static pthread_once_t kva_atfork_once = PTHREAD_ONCE_INIT;
 static void kva_atfork_register(void);
+
+/*
+ * Valgrind: blocks of uvm_km memory still allocated at kva_fini stay
+ * known to memcheck, which reports them as leaks at exit, with the stack
+ * that allocated them.  Should kva_init run again, the new kernel VA may
+ * lie where they were: they are withdrawn first, so that memcheck's
+ * record of them does not collide with new blocks.
+ */
+#define STALE_MAX 4096
+static vaddr_t stale_blocks[STALE_MAX];
+static int nstale;
+
+static void
+stale_note(void)
+{
+	size_t f;
+	int n = 0;
+
+	if (!kva_track_on_valgrind())
+		return;
+	for (f = 0; f < vm_page_array_n; f++) {
+		struct vm_page *pg = &vm_page_array[f];
+
+		if ((pg->flags & PG_KMBLOCK) && pg->uobject != NULL) {
+			n++;
+			if (nstale < STALE_MAX)
+				stale_blocks[nstale++] = kva_kernel_base +
+				    (vaddr_t)pg->offset;
+		}
+	}
+	if (n > 0)
+		kva_warn("kva_fini: %d block(s) of uvm_km memory were never "
+		    "freed (memcheck reports them as lost)", n);
+}
+
+static void
+stale_withdraw(void)
+{
+	while (nstale > 0)
+		kva_track_freelike((void *)stale_blocks[--nstale], 0);
+}
 
 static int
 log2_of(long v)
@@ -134,6 +176,7 @@ kva_init(const struct kva_config *cfg)
 	kva_params = p;
 	kva_debug = p.debug;
 
+	stale_withdraw();
 	memset(&bi, 0, sizeof(bi));
 	error = pmap_bootstrap(&p, &bi);
 	if (error != 0) {
@@ -192,6 +235,7 @@ kva_fini(void)
 		kva_stats_print(2);
 	trap_uninstall();
 	__atomic_store_n(&kva_up, 0, __ATOMIC_RELEASE);
+	stale_note();
 	uvm_km_fini();
 	uvm_map_fini();
 	uao_fini();

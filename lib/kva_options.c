@@ -39,6 +39,7 @@
 #include "kva_impl.h"
 
 #include <limits.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum kva_option_type {

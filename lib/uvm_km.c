@@ -38,6 +38,7 @@
 #include "pmap_posix/pmap_md.h"
 #include "kva_track.h"
 
+extern vaddr_t kva_kernel_base;		/* kva_init.c */
 struct vm_map *kernel_map;
 struct vm_map *kmem_map;
 struct vm_map kernel_map_store;
@@ -158,7 +159,6 @@ km_object_init(struct uvm_object *uobj)
 void
 uvm_km_init(vm_offset_t start, vm_offset_t end)
 {
-	extern vaddr_t kva_kernel_base;		/* kva_init.c */
 	vaddr_t base = kva_kernel_base;
 
 	uvm.kernel_object = uao_create(end - base, UAO_FLAG_KERNOBJ);
@@ -248,6 +248,22 @@ uvm_km_suballoc(struct vm_map *map, vm_offset_t *min, vm_offset_t *max,
 
 void
 uvm_km_pgremove(struct uvm_object *uobj, vm_offset_t start, vm_offset_t end)
+{
+	uvm_km_pgremove_dead(uobj, start, end);
+	/* valgrind: a kernel object's range stays usable, refilled with
+	 * zeros on touch */
+	if (uvm_object_is_kernel(uobj) && kva_track_on_valgrind())
+		kva_track_defined((void *)(kva_kernel_base + start), end - start);
+}
+
+/*
+ * uvm_km_pgremove_dead: uvm_km_pgremove for a range whose VA is going
+ * away (uvm_unmap_remove): the same, without telling valgrind the range
+ * is usable.
+ */
+void
+uvm_km_pgremove_dead(struct uvm_object *uobj, vm_offset_t start,
+    vm_offset_t end)
 {
 	struct vm_page *batch[PGREMOVE_BATCH], *pg, *next;
 	int is_aobj = uobj->pgops == &aobj_pager;
@@ -354,8 +370,12 @@ km_alloc_wired(vm_map_t map, struct uvm_object *obj, vsize_t size, int flags,
 	    UVM_MAPFLAG(UVM_PROT_ALL, UVM_PROT_ALL, UVM_INH_NONE,
 	    UVM_ADV_RANDOM, flags & UVM_KMF_TRYLOCK)) != KERN_SUCCESS)
 		return 0;
-	if (flags & UVM_KMF_VALLOC)
+	if (flags & UVM_KMF_VALLOC) {
+		if (obj != NULL && obj->pgops != NULL &&
+		    obj->pgops->pgo_get != NULL)
+			kva_track_defined((void *)kva, size);	/* pager fills */
 		return kva;
+	}
 
 	offset = UVM_KOBJ_OFFSET(kva);
 	want = npages;
@@ -483,7 +503,10 @@ uvm_km_kmemalloc(vm_map_t map, struct uvm_object *obj, vm_size_t size,
 void
 uvm_km_free(vm_map_t map, vm_offset_t addr, vm_size_t size)
 {
+	/* valgrind learns of the free while the VA is still ours */
 	km_untrack(map, trunc_page(addr));
+	kva_track_noaccess((void *)trunc_page(addr),
+	    round_page(addr + size) - trunc_page(addr));
 	uvm_unmap(map, trunc_page(addr), round_page(addr + size));
 	trap_note_freed(map, trunc_page(addr), round_page(addr + size));
 }
@@ -498,6 +521,8 @@ uvm_km_free_wakeup(vm_map_t map, vm_offset_t addr, vm_size_t size)
 	struct vm_map_entry *dead = NULL;
 
 	km_untrack(map, trunc_page(addr));
+	kva_track_noaccess((void *)trunc_page(addr),
+	    round_page(addr + size) - trunc_page(addr));
 	vm_map_lock(map);
 	uvm_unmap_remove(map, trunc_page(addr), round_page(addr + size), &dead);
 	map->flags &= ~VM_MAP_WANTVA;
@@ -539,6 +564,9 @@ uvm_km_valloc(vm_map_t map, vm_size_t size)
 	    UVM_MAPFLAG(UVM_PROT_ALL, UVM_PROT_ALL, UVM_INH_NONE,
 	    UVM_ADV_RANDOM, 0)) != KERN_SUCCESS)
 		return 0;
+	/* valgrind: the range is usable (zero-filled on touch), although
+	 * the host holds it PROT_NONE until the fault */
+	kva_track_defined((void *)kva, size);
 	return kva;
 }
 

@@ -900,7 +900,7 @@ uvm_unmap_remove(struct vm_map *map, vaddr_t start, vaddr_t end,
 		pmap_remove(vm_map_pmap(map), entry->start, entry->end);
 		uobj = UVM_ET_ISOBJ(entry) ? entry->object.uvm_obj : NULL;
 		if (uobj != NULL && uvm_object_is_kernel(uobj))
-			uvm_km_pgremove(uobj, (vm_offset_t)entry->offset,
+			uvm_km_pgremove_dead(uobj, (vm_offset_t)entry->offset,
 			    (vm_offset_t)(entry->offset +
 			    (voff_t)(entry->end - entry->start)));
 		map->size -= entry->end - entry->start;

@@ -83,7 +83,8 @@ END_TEST
  * 10,000 random allocations and frees of 1-64 pages across 2 threads:
  * every block keeps its contents.
  */
-#define STRESS_OPS  5000	/* per thread */
+/* per thread: 10,000 in all; a tenth of that under valgrind */
+#define STRESS_OPS  (RUNNING_ON_VALGRIND ? 500 : 5000)
 #define STRESS_LIVE 64
 
 struct blk {
@@ -267,7 +268,7 @@ START_TEST(test_fork_isolation)
 	size_t sz = 64 * PAGE_SIZE, i;
 	vaddr_t w = uvm_km_zalloc(kernel_map, sz);
 	vaddr_t p = uvm_km_valloc(kernel_map, sz);
-	int to_child[2], to_parent[2], status;
+	int to_child[2], to_parent[2], verdict[2];
 	pid_t pid;
 	char c;
 
@@ -276,6 +277,7 @@ START_TEST(test_fork_isolation)
 	memset((void *)p, 'Q', sz / 2);		/* half of it faulted in */
 	ck_assert_int_eq(pipe(to_child), 0);
 	ck_assert_int_eq(pipe(to_parent), 0);
+	ck_assert_int_eq(pipe(verdict), 0);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
@@ -301,7 +303,7 @@ START_TEST(test_fork_isolation)
 				uvm_km_free(kernel_map, n, 8 * PAGE_SIZE);
 			}
 		}
-		_exit(bad == 0 ? 0 : 1);
+		t_child_exit(verdict[1], bad == 0);
 	}
 	ck_assert_int_eq(read(to_parent[0], &c, 1), 1);	/* child wrote */
 	for (i = 0; i < sz; i += 509) {
@@ -311,12 +313,12 @@ START_TEST(test_fork_isolation)
 	memset((void *)w, 'p', sz);
 	memset((void *)p, 'q', sz);
 	ck_assert_int_eq(write(to_child[1], "y", 1), 1);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert(t_child_verdict(verdict[0], pid));
 	for (i = 0; i < sz; i += 509)
 		ck_assert(((char *)w)[i] == 'p' && ((char *)p)[i] == 'q');
 	close(to_child[0]); close(to_child[1]);
 	close(to_parent[0]); close(to_parent[1]);
+	close(verdict[0]); close(verdict[1]);
 	uvm_km_free(kernel_map, w, sz);
 	uvm_km_free(kernel_map, p, sz);
 }
@@ -357,10 +359,11 @@ START_TEST(test_fork_while_allocating)
 	ck_assert_int_eq(pthread_create(&th, NULL, churn_thread, NULL), 0);
 	for (k = 0; k < 10; k++) {
 		vaddr_t v = uvm_km_zalloc(kernel_map, 4 * PAGE_SIZE);
-		int status;
+		int verdict[2];
 		pid_t pid;
 
 		memset((void *)v, k + 1, 4 * PAGE_SIZE);
+		ck_assert_int_eq(pipe(verdict), 0);
 		pid = fork();
 		ck_assert_int_ge(pid, 0);
 		if (pid == 0) {
@@ -370,10 +373,11 @@ START_TEST(test_fork_while_allocating)
 			if (n != 0)
 				uvm_km_free(kernel_map, n, 2 * PAGE_SIZE);
 			memset((void *)v, 0x55, 4 * PAGE_SIZE);
-			_exit(ok ? 0 : 1);
+			t_child_exit(verdict[1], ok);
 		}
-		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		ck_assert(t_child_verdict(verdict[0], pid));
+		close(verdict[0]);
+		close(verdict[1]);
 		ck_assert_int_eq(((char *)v)[100], k + 1);
 		uvm_km_free(kernel_map, v, 4 * PAGE_SIZE);
 	}

@@ -11,11 +11,6 @@
 #include <pthread.h>
 #include <unistd.h>
 
-#ifdef HAVE_VALGRIND_VALGRIND_H
-#include <valgrind/valgrind.h>
-#else
-#define RUNNING_ON_VALGRIND 0
-#endif
 
 static void
 boot(size_t physmem, size_t kva)

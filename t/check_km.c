@@ -235,7 +235,7 @@ collect(const struct vm_map_entry *e, void *arg)
 START_TEST(test_submap_no_overlap)
 {
 	static vaddr_t ranges[256][2];
-	vaddr_t smin = 0, smax, fmin, fmax, va[20];
+	vaddr_t smin = 0, smax, fmin, fmax, va[20], sva[16];
 	vm_map_t sub, fixed;
 	struct vm_map_entry *ent;
 	int i, j;
@@ -254,10 +254,12 @@ START_TEST(test_submap_no_overlap)
 	}
 	/* allocations in the submap stay inside it */
 	for (i = 0; i < 16; i++) {
-		vaddr_t s = uvm_km_alloc1(sub, 4 * PAGE_SIZE, TRUE);
-		ck_assert(s >= smin && s + 4 * PAGE_SIZE <= smax);
+		sva[i] = uvm_km_alloc1(sub, 4 * PAGE_SIZE, TRUE);
+		ck_assert(sva[i] >= smin && sva[i] + 4 * PAGE_SIZE <= smax);
 	}
 	ck_assert(uvm_km_alloc1(sub, PAGE_SIZE, TRUE) == 0);	/* full */
+	for (i = 0; i < 16; i++)
+		uvm_km_free(sub, sva[i], 4 * PAGE_SIZE);
 	/* kernel_map's entries: none overlaps another */
 	memset(ranges, 0, sizeof(ranges));
 	uvm_map_foreach(kernel_map, collect, ranges);

@@ -136,14 +136,17 @@ START_TEST(test_batching_and_vma_count)
 	calls = uvmexp.hostcalls;
 	va = uvm_km_alloc1(kernel_map, 64 * PAGE_SIZE, FALSE);
 	ck_assert(va != 0);
-	/* one mmap for the 64 pages (plus at most a drop of direct-map PTEs) */
-	ck_assert_int_le(uvmexp.hostcalls - calls, 2);
-	ck_assert_int_le(t_count_maps_in(lo, hi) - before_host, 2);
-	ck_assert_int_eq(pmap_vma_count() - before,
-	    t_count_maps_in(lo, hi) - before_host);
+	/* one mmap and its populate for the 64 pages (plus at most a drop
+	 * of direct-map PTEs); valgrind's own bookkeeping may split one more */
+	ck_assert_int_le(uvmexp.hostcalls - calls, 3);
+	ck_assert_int_le(t_count_maps_in(lo, hi) - before_host,
+	    2 + RUNNING_ON_VALGRIND);
+	ck_assert_int_le(labs(pmap_vma_count() - before -
+	    (t_count_maps_in(lo, hi) - before_host)), RUNNING_ON_VALGRIND ? 1 : 0);
 	uvm_km_free(kernel_map, va, 64 * PAGE_SIZE);
 	ck_assert_int_eq(pmap_vma_count(), before);
-	ck_assert_int_eq(t_count_maps_in(lo, hi), before_host);
+	ck_assert_int_le(labs(t_count_maps_in(lo, hi) - before_host),
+	    RUNNING_ON_VALGRIND ? 1 : 0);
 }
 END_TEST
 
@@ -160,17 +163,20 @@ START_TEST(test_vma_count_scattered)
 		gap[i] = uvm_km_valloc(kernel_map, PAGE_SIZE);
 		ck_assert(va[i] != 0 && gap[i] != 0);
 	}
-	ck_assert_int_eq(pmap_vma_count() - pm0, t_count_maps_in(lo, hi) - host0);
+	ck_assert_int_le(labs(pmap_vma_count() - pm0 -
+	    (t_count_maps_in(lo, hi) - host0)), RUNNING_ON_VALGRIND ? 1 : 0);
 	ck_assert_int_ge(pmap_vma_count() - pm0, 50);
 	for (i = 0; i < 50; i += 2)
 		uvm_km_free(kernel_map, va[i], PAGE_SIZE * (1 + i % 3));
-	ck_assert_int_eq(pmap_vma_count() - pm0, t_count_maps_in(lo, hi) - host0);
+	ck_assert_int_le(labs(pmap_vma_count() - pm0 -
+	    (t_count_maps_in(lo, hi) - host0)), RUNNING_ON_VALGRIND ? 1 : 0);
 	for (i = 1; i < 50; i += 2)
 		uvm_km_free(kernel_map, va[i], PAGE_SIZE * (1 + i % 3));
 	for (i = 0; i < 50; i++)
 		uvm_km_free(kernel_map, gap[i], PAGE_SIZE);
 	ck_assert_int_eq(pmap_vma_count(), pm0);
-	ck_assert_int_eq(t_count_maps_in(lo, hi), host0);
+	ck_assert_int_le(labs(t_count_maps_in(lo, hi) - host0),
+	    RUNNING_ON_VALGRIND ? 1 : 0);
 }
 END_TEST
 

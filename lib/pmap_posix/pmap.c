@@ -63,6 +63,7 @@
  */
 #include "pmap_md.h"
 #include "host.h"
+#include "../kva_track.h"
 
 /* PTE layout */
 #define PTE_PROT	0x7ULL		/* software protection (VM_PROT_*) */
@@ -933,6 +934,12 @@ sync_range(size_t s, size_t e)
 			break;
 		case ACT_PROT:
 			rv = host_protect(idx_to_va(i), (j - i) << PAGE_SHIFT, ep);
+			/* valgrind forgets a page made PROT_NONE: give it back
+			 * (its contents are the page's, so defined) */
+			if (rv == 0 && ep != VM_PROT_NONE &&
+			    PTE_HPROTV(pm.pte[i]) == VM_PROT_NONE)
+				kva_track_defined((void *)idx_to_va(i),
+				    (j - i) << PAGE_SHIFT);
 			break;
 		case ACT_UNMAP:
 			if (host_reserve(idx_to_va(i), (j - i) << PAGE_SHIFT,

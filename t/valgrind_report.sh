@@ -6,6 +6,12 @@
 #   leak    a uvm_km_alloc1 block "definitely lost", with its stack
 #   clean   no error at all
 # Skipped (exit 77) when valgrind is not installed.
+# make check-valgrind runs the scripts again (they are not wrapped in
+# valgrind); once, natively, is enough.
+if [ -n "${VALGRIND:-}" ]; then
+	echo "skipped under make check-valgrind: make check runs it"
+	exit 77
+fi
 set -u
 command -v valgrind >/dev/null 2>&1 || { echo "valgrind not installed"; exit 77; }
 prog=${top_builddir:-.}/t/vgprog

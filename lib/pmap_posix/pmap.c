@@ -92,6 +92,7 @@
 #define DROPQ_MAX	512	/* queued direct-map drops */
 #define SEG_SIZE	((size_t)64 << 20)	/* physical memory grows by this */
 #define KVA_ALIGN	((size_t)2 << 20)
+#define CHUNK_SHIFT	9	/* pages per chunk count: 2 MiB of 4 KiB */
 
 struct pv_entry {
 	struct pv_entry *next;
@@ -126,6 +127,7 @@ static struct {
 	size_t dropq[DROPQ_MAX];
 	int ndrop;
 	long nbound;
+	uint16_t *chunk_hmapped;	/* per 2 MiB of VA: pages the host maps */
 	long vma_base;
 	long vma_limit;
 	int sync_error;
@@ -363,6 +365,8 @@ pmap_bootstrap(const struct kva_params *p, struct pmap_bootinfo *bi)
 		return -EINVAL;
 
 	pte_bytes = (kva_size >> PAGE_SHIFT) * sizeof(uint64_t);
+	pte_bytes += (kva_size >> PAGE_SHIFT >> CHUNK_SHIFT) * sizeof(uint16_t) +
+	    64;		/* the chunk counts */
 	pg_bytes = (cap >> PAGE_SHIFT) * sizeof(struct vm_page);
 	/* pools: map entries, pv entries, objects, slot tables, the page
 	 * hash; 8 MiB plus 1 MiB per GiB of kernel VA holds a million
@@ -408,6 +412,8 @@ pmap_bootstrap(const struct kva_params *p, struct pmap_bootinfo *bi)
 	pm.phys_cap = cap;
 	pm.phys_size = 0;
 	pm.pte = pmap_bootstrap_alloc(pte_bytes);
+	pm.chunk_hmapped = pmap_bootstrap_alloc((pm.kva_npages >> CHUNK_SHIFT) *
+	    sizeof(uint16_t) + sizeof(uint16_t));
 	bi->pages = pmap_bootstrap_alloc(pg_bytes);
 	KASSERT(pm.pte != NULL && bi->pages != NULL);
 	kva_pool_init(&pm.pv_pool, sizeof(struct pv_entry), "pvpl");
@@ -955,10 +961,17 @@ sync_range(size_t s, size_t e)
 			size_t k;
 			uint64_t hk = act == ACT_UNMAP ? HK_NONE : HK_CUR;
 
-			for (k = i; k < j; k++)
+			for (k = i; k < j; k++) {
+				uint64_t was = PTE_HKIND(pm.pte[k]);
+
+				if (was == HK_NONE && hk != HK_NONE)
+					pm.chunk_hmapped[k >> CHUNK_SHIFT]++;
+				else if (was != HK_NONE && hk == HK_NONE)
+					pm.chunk_hmapped[k >> CHUNK_SHIFT]--;
 				pm.pte[k] = (pm.pte[k] & ~(PTE_HK | PTE_HPROT)) |
 				    (hk << PTE_HK_SHIFT) |
 				    ((uint64_t)ep << PTE_HPROT_SHIFT);
+			}
 		}
 		i = j;
 	}
@@ -1071,11 +1084,18 @@ pmap_fork_child(void)
 		(void)host_close(fd);
 		return error;
 	}
-	/* every host mapping of a frame in the kernel VA */
+	/* every host mapping of a frame in the kernel VA: only the chunks
+	 * that hold any are looked at */
 	for (i = 0; i < pm.kva_npages; i = j) {
-		uint64_t p = pm.pte[i];
+		uint64_t p;
 		int hp;
 
+		if ((i & ((1 << CHUNK_SHIFT) - 1)) == 0 &&
+		    pm.chunk_hmapped[i >> CHUNK_SHIFT] == 0) {
+			j = i + (1 << CHUNK_SHIFT);
+			continue;
+		}
+		p = pm.pte[i];
 		j = i + 1;
 		if (PTE_HKIND(p) == HK_NONE)
 			continue;

@@ -113,16 +113,24 @@ trap_diagnose(vaddr_t va, int is_write, int sig)
 		mapname = map->name != NULL ? map->name : "submap";
 		if (found && UVM_ET_ISSUBMAP(entry))
 			sub = entry->object.sub_map;
+		else if (found && (entry->protection & VM_PROT_WRITE) == 0 &&
+		    is_write)
+			what = "read-only";
+		else if (found && (entry->protection & VM_PROT_READ) == 0)
+			what = "no access";
+		else if (found && (!UVM_ET_ISOBJ(entry) ||
+		    entry->object.uvm_obj == NULL))
+			what = "reserved, nothing mapped";
 		else if (found)
-			what = (entry->protection & VM_PROT_WRITE) == 0 && is_write ?
-			    "read-only" : (entry->protection & VM_PROT_READ) == 0 ?
-			    "no access" : "mapped, but the pager could not fill it";
+			what = "mapped, but the pager could not fill it";
 		vm_map_unlock(map);
 		if (sub == NULL)
 			break;
 		map = sub;
 	}
-	if (!found && was_freed(va, &fmap)) {
+	/* a freed range, also where its VA is still held (quarantine) */
+	if ((!found || strcmp(what, "reserved, nothing mapped") == 0) &&
+	    was_freed(va, &fmap)) {
 		what = "freed";
 		if (fmap != NULL && fmap->name != NULL)
 			mapname = fmap->name;

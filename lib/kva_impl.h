@@ -225,6 +225,10 @@ extern const struct uvm_pagerops km_pager;
 void uao_init(void);
 void uao_fini(void);
 int  uao_set_swslot(struct uvm_object *uobj, size_t pageidx, int slot);
+/* the get of a zero-fill pager (aobj without swap, km pager) */
+int  uvm_pager_zfill_get(struct uvm_object *uobj, voff_t offset,
+    struct vm_page **pps, int *npagesp, int centeridx, int flags,
+    int pgaflags, int alloc_all, const char *wmsg);
 /* uvm_km_pgremove for a range being unmapped (uvm_unmap_remove) */
 void uvm_km_pgremove_dead(struct uvm_object *uobj, vm_offset_t start,
     vm_offset_t end);

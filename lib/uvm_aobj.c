@@ -154,46 +154,48 @@ uao_set_swslot(struct uvm_object *uobj, size_t pageidx, int slot)
 }
 
 /*
- * uao_get: the aobj pager's get.  Resident pages are returned busy;
- * missing ones are allocated and zero-filled.
+ * uvm_pager_zfill_get: the get of a pager whose pages have no backing
+ * store yet (an aobj without swap, the km pager): resident pages are
+ * returned busy; missing ones are allocated (with pgaflags) and
+ * zero-filled: with PGO_LOCKED, the needed ones (the centre, or all with
+ * PGO_ALLPAGES), or, with alloc_all (the seed's km pager), every one.
  * => object locked on entry; with PGO_LOCKED it stays locked and we
- *    never sleep: VM_PAGER_UNLOCK asks the caller to retry unlocked.
- *    Without PGO_LOCKED we may sleep (for memory or a busy page) and the
- *    object is unlocked on return.
+ *    never sleep: VM_PAGER_OK only if every page that had to be gotten
+ *    (the centre one, or all with PGO_ALLPAGES) was, else VM_PAGER_UNLOCK
+ *    asks the caller to retry unlocked.  Without PGO_LOCKED we may sleep
+ *    (for memory or a busy page) and the object is unlocked on return.
  * => *npagesp: in, pages asked for; out (PGO_LOCKED), pages gotten.
  */
-static int
-uao_get(struct uvm_object *uobj, voff_t offset, struct vm_page **pps,
-    int *npagesp, int centeridx, vm_prot_t access_type, int advice,
-    int flags)
+int
+uvm_pager_zfill_get(struct uvm_object *uobj, voff_t offset,
+    struct vm_page **pps, int *npagesp, int centeridx, int flags,
+    int pgaflags, int alloc_all, const char *wmsg)
 {
 	int lcv, got = 0, done = 1;
 	voff_t off;
 
-	(void)access_type;
-	(void)advice;
 	if (flags & PGO_LOCKED) {
 		for (lcv = 0, off = offset; lcv < *npagesp;
 		    lcv++, off += (voff_t)PAGE_SIZE) {
 			struct vm_page *pg;
+			int needed = lcv == centeridx || (flags & PGO_ALLPAGES);
 
 			if (pps[lcv] == PGO_DONTCARE)
 				continue;
 			pg = uvm_pagelookup(uobj, off);
-			if (pg == NULL && (lcv == centeridx ||
-			    (flags & PGO_ALLPAGES))) {
+			if (pg == NULL && (needed || alloc_all)) {
 				pg = uvm_pagealloc(uobj, off, NULL,
-				    UVM_PGA_ZERO | UVM_PGA_RESERV);
+				    UVM_PGA_ZERO | pgaflags);
 				if (pg != NULL)
 					pg->flags &= ~(PG_BUSY | PG_FAKE);
 			}
 			if (pg == NULL || (pg->flags & (PG_BUSY | PG_RELEASED))) {
-				if (lcv == centeridx || (flags & PGO_ALLPAGES))
+				if (needed)
 					done = 0;
 				continue;
 			}
 			pg->flags |= PG_BUSY;
-			pg->owner_tag = "uao_get1";
+			pg->owner_tag = wmsg;
 			pps[lcv] = pg;
 			got++;
 		}
@@ -205,40 +207,50 @@ uao_get(struct uvm_object *uobj, voff_t offset, struct vm_page **pps,
 	    lcv++, off += (voff_t)PAGE_SIZE) {
 		struct vm_page *pg;
 
-		if (pps[lcv] != NULL && pps[lcv] != PGO_DONTCARE)
-			continue;
-		if (lcv != centeridx && (flags & PGO_ALLPAGES) == 0)
+		if ((pps[lcv] != NULL && pps[lcv] != PGO_DONTCARE) ||
+		    (lcv != centeridx && (flags & PGO_ALLPAGES) == 0))
 			continue;
 		for (;;) {
 			pg = uvm_pagelookup(uobj, off);
 			if (pg == NULL) {
 				pg = uvm_pagealloc(uobj, off, NULL,
-				    UVM_PGA_ZERO | UVM_PGA_RESERV);
+				    UVM_PGA_ZERO | pgaflags);
 				if (pg == NULL) {
 					mutex_exit(&uobj->vmobjlock);
-					uvm_wait("uao_get");
+					uvm_wait(wmsg);
 					mutex_enter(&uobj->vmobjlock);
 					continue;
 				}
 				pg->flags &= ~PG_FAKE;
-				pg->owner_tag = "uao_get2";
 				break;
 			}
 			if (pg->flags & (PG_BUSY | PG_RELEASED)) {
 				pg->flags |= PG_WANTED;
 				UVM_UNLOCK_AND_WAIT(pg, &uobj->vmobjlock, 0,
-				    "uao_get", 0);
+				    wmsg, 0);
 				mutex_enter(&uobj->vmobjlock);
 				continue;
 			}
 			pg->flags |= PG_BUSY;
-			pg->owner_tag = "uao_get3";
 			break;
 		}
+		pg->owner_tag = wmsg;
 		pps[lcv] = pg;
 	}
 	mutex_exit(&uobj->vmobjlock);
 	return VM_PAGER_OK;
+}
+
+/* uao_get: the aobj pager's get; pages come from 2 MiB reservations */
+static int
+uao_get(struct uvm_object *uobj, voff_t offset, struct vm_page **pps,
+    int *npagesp, int centeridx, vm_prot_t access_type, int advice,
+    int flags)
+{
+	(void)access_type;
+	(void)advice;
+	return uvm_pager_zfill_get(uobj, offset, pps, npagesp, centeridx,
+	    flags, UVM_PGA_RESERV, 0, "uao_get");
 }
 
 int

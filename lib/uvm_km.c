@@ -57,88 +57,18 @@ const struct uvm_pagerops km_pager = {
 
 /*
  * uvm_km_get: the km pager's get, for kmem_object and mb_object: pages
- * have no backing store, so "I/O" is zero-filling.
- * => object locked on entry.  With PGO_LOCKED: stays locked, never
- *    sleeps; resident pages are busied and returned, missing ones are
- *    allocated and zeroed; VM_PAGER_OK only if every page that had to be
- *    gotten (the centre one, or all with PGO_ALLPAGES) was, else
- *    VM_PAGER_UNLOCK.  Unlocked: allocates, waits on busy pages and for
- *    memory, zeroes new pages; the object is unlocked on return.
+ * have no backing store, so "I/O" is zero-filling (uvm_aobj.c's
+ * uvm_pager_zfill_get, with the seed's semantics for PGO_LOCKED).
  */
 static int
 uvm_km_get(struct uvm_object *uobj, voff_t offset, struct vm_page **pps,
     int *npagesp, int centeridx, vm_prot_t access_type, int advice,
     int flags)
 {
-	int lcv, got = 0, complete = 1;
-	voff_t off;
-
 	(void)access_type;
 	(void)advice;
-	if (flags & PGO_LOCKED) {
-		for (lcv = 0, off = offset; lcv < *npagesp;
-		    lcv++, off += (voff_t)PAGE_SIZE) {
-			struct vm_page *pg;
-			int needed = lcv == centeridx || (flags & PGO_ALLPAGES);
-
-			if (pps[lcv] == PGO_DONTCARE)
-				continue;
-			pg = uvm_pagelookup(uobj, off);
-			if (pg == NULL) {
-				pg = uvm_pagealloc(uobj, off, NULL, UVM_PGA_ZERO);
-				if (pg != NULL)
-					pg->flags &= ~(PG_BUSY | PG_FAKE);
-			}
-			if (pg == NULL || (pg->flags & (PG_BUSY | PG_RELEASED))) {
-				if (needed)
-					complete = 0;
-				continue;
-			}
-			pg->flags |= PG_BUSY;
-			pg->owner_tag = "uvm_km_get1";
-			pps[lcv] = pg;
-			got++;
-		}
-		*npagesp = got;
-		return complete ? VM_PAGER_OK : VM_PAGER_UNLOCK;
-	}
-
-	for (lcv = 0, off = offset; lcv < *npagesp;
-	    lcv++, off += (voff_t)PAGE_SIZE) {
-		struct vm_page *pg;
-
-		if ((pps[lcv] != NULL && pps[lcv] != PGO_DONTCARE) ||
-		    (lcv != centeridx && (flags & PGO_ALLPAGES) == 0))
-			continue;
-		for (;;) {
-			pg = uvm_pagelookup(uobj, off);
-			if (pg == NULL) {
-				pg = uvm_pagealloc(uobj, off, NULL, UVM_PGA_ZERO);
-				if (pg == NULL) {
-					mutex_exit(&uobj->vmobjlock);
-					uvm_wait("kmgetwait1");
-					mutex_enter(&uobj->vmobjlock);
-					continue;
-				}
-				pg->flags &= ~PG_FAKE;
-				pg->owner_tag = "uvm_km_get2";
-				break;
-			}
-			if (pg->flags & (PG_BUSY | PG_RELEASED)) {
-				pg->flags |= PG_WANTED;
-				UVM_UNLOCK_AND_WAIT(pg, &uobj->vmobjlock, 0,
-				    "uvm_km_get", 0);
-				mutex_enter(&uobj->vmobjlock);
-				continue;
-			}
-			pg->flags |= PG_BUSY;
-			pg->owner_tag = "uvm_km_get3";
-			break;
-		}
-		pps[lcv] = pg;
-	}
-	mutex_exit(&uobj->vmobjlock);
-	return VM_PAGER_OK;
+	return uvm_pager_zfill_get(uobj, offset, pps, npagesp, centeridx,
+	    flags, 0, 1, "uvm_km_get");
 }
 
 static void

@@ -87,6 +87,8 @@
 #define PMD_MOD		0x02	/* modified */
 #define PMD_EMUL	0x04	/* access restricted to catch ref/mod */
 #define PMD_DMAP	0x08	/* may be populated in the direct map */
+#define PMD_NEEDZERO	0x10	/* zeroing deferred to the next mapping */
+#define PUNCH_MIN	8	/* shortest run zeroed by punching a hole */
 
 #define DQ_MAX		128	/* queued ranges before a forced flush */
 #define DROPQ_MAX	512	/* queued direct-map drops */
@@ -496,9 +498,19 @@ pmap_physmem_grow(size_t *first, size_t *n)
 	return 0;
 }
 
+static void zero_pending(struct vm_page *pg);
+
+/* pmap_direct_map: the direct-map address of pa, with any deferred
+ * zeroing of its page done first.  The caller may keep the address, so
+ * the page's zeroing is never deferred again while it is PMD_DMAP. */
 vaddr_t
 pmap_direct_map(paddr_t pa)
 {
+	struct vm_page *pg = PHYS_TO_VM_PAGE(pa);
+
+	if (__atomic_load_n(&pg->mdflags, __ATOMIC_RELAXED) & PMD_NEEDZERO)
+		zero_pending(pg);
+	__atomic_fetch_or(&pg->mdflags, PMD_DMAP, __ATOMIC_RELAXED);
 	return pm.dmap_base + pa;
 }
 
@@ -862,20 +874,63 @@ note_dmap_use(struct vm_page *pg)
 	PM_UNLOCK();
 }
 
+/*
+ * pmap_zero_page: zero the page at pa.
+ * A page mapped nowhere, whose direct-map address nobody holds (not
+ * PMD_DMAP: no pool page, no pmap_direct_map caller), is not zeroed
+ * now: it is marked PMD_NEEDZERO, and
+ * the update that first maps it zeroes it, a run at a time, by punching a
+ * hole in the memfd (the host then supplies zero pages as the run is
+ * populated) instead of writing through the direct map, which would cost
+ * a host fault a page and a second mapping to drop.  Every path that
+ * reads the page otherwise (pmap_direct_map, pool pages, copies) zeroes it
+ * first, so nobody sees the old contents.
+ */
 void
 pmap_zero_page(paddr_t pa)
 {
+	struct vm_page *pg = PHYS_TO_VM_PAGE(pa);
+
+	PM_LOCK();
+	if (pg->pv.va == 0 && (pg->mdflags & PMD_DMAP) == 0) {
+		pg->mdflags |= PMD_NEEDZERO;
+		PM_UNLOCK();
+		return;
+	}
+	PM_UNLOCK();
 	memset((void *)(pm.dmap_base + pa), 0, PAGE_SIZE);
-	note_dmap_use(PHYS_TO_VM_PAGE(pa));
+	note_dmap_use(pg);
+}
+
+/* zero_pending: do a deferred zeroing now, through the direct map */
+static void
+zero_pending(struct vm_page *pg)
+{
+	PM_LOCK();
+	if (pg->mdflags & PMD_NEEDZERO) {
+		pg->mdflags &= ~PMD_NEEDZERO;
+		memset((void *)(pm.dmap_base + pg->phys_addr), 0, PAGE_SIZE);
+		if (pg->pv.va != 0)
+			dropq_add(pg);
+		else
+			pg->mdflags |= PMD_DMAP;
+	}
+	PM_UNLOCK();
 }
 
 void
 pmap_copy_page(paddr_t src, paddr_t dst)
 {
+	struct vm_page *spg = PHYS_TO_VM_PAGE(src), *dpg = PHYS_TO_VM_PAGE(dst);
+
+	if (spg->mdflags & PMD_NEEDZERO)
+		zero_pending(spg);
+	__atomic_fetch_and(&dpg->mdflags, (uint8_t)~PMD_NEEDZERO,
+	    __ATOMIC_RELAXED);
 	memcpy((void *)(pm.dmap_base + dst), (void *)(pm.dmap_base + src),
 	    PAGE_SIZE);
-	note_dmap_use(PHYS_TO_VM_PAGE(src));
-	note_dmap_use(PHYS_TO_VM_PAGE(dst));
+	note_dmap_use(spg);
+	note_dmap_use(dpg);
 }
 
 vaddr_t
@@ -883,6 +938,8 @@ pmap_map_poolpage(paddr_t pa)
 {
 	struct vm_page *pg = PHYS_TO_VM_PAGE(pa);
 
+	if (__atomic_load_n(&pg->mdflags, __ATOMIC_RELAXED) & PMD_NEEDZERO)
+		zero_pending(pg);
 	__atomic_fetch_or(&pg->mdflags, PMD_DMAP, __ATOMIC_RELAXED);
 	return pm.dmap_base + pa;
 }
@@ -913,6 +970,47 @@ pte_action(uint64_t p, int *eprot)
 	return hk == HK_NONE ? ACT_NOP : ACT_UNMAP;
 }
 
+/*
+ * zero_run_locked: do the deferred zeroing of frames [pfn, pfn + n),
+ * about to be mapped: runs of PUNCH_MIN or more by a hole in the memfd,
+ * the rest through the direct map.
+ */
+static void
+zero_run_locked(uint64_t pfn, size_t n)
+{
+	size_t k = 0, l;
+
+	while (k < n) {
+		if ((pfn_to_page(pfn + k)->mdflags & PMD_NEEDZERO) == 0) {
+			k++;
+			continue;
+		}
+		for (l = k + 1; l < n &&
+		    (pfn_to_page(pfn + l)->mdflags & PMD_NEEDZERO); l++)
+			;
+		if (l - k < PUNCH_MIN || host_punch(pm.memfd,
+		    (off_t)ptoa(pfn + k), (off_t)ptoa(l - k)) != 0) {
+			size_t m;
+
+			for (m = k; m < l; m++) {
+				struct vm_page *pg = pfn_to_page(pfn + m);
+
+				memset((void *)(pm.dmap_base + ptoa(pfn + m)), 0,
+				    PAGE_SIZE);
+				pg->mdflags &= ~PMD_NEEDZERO;
+				dropq_add(pg);
+			}
+		} else {
+			size_t m;
+
+			for (m = k; m < l; m++)
+				pfn_to_page(pfn + m)->mdflags &=
+				    (uint8_t)~(PMD_NEEDZERO | PMD_DMAP);
+		}
+		k = l;
+	}
+}
+
 static int
 sync_range(size_t s, size_t e)
 {
@@ -931,6 +1029,8 @@ sync_range(size_t s, size_t e)
 			if (act == ACT_MAP && PTE_PFN(p) != pfn + (j - i))
 				break;
 		}
+		if (act == ACT_MAP)
+			zero_run_locked(pfn, j - i);
 		switch (act) {
 		case ACT_MAP:
 			/* a lone page is left to fault in on first use: the

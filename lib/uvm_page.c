@@ -1079,6 +1079,7 @@ uvm_pagefree(struct vm_page *pg)
 		wakeup(pg);
 	pg->flags = 0;			/* PG_ZERO too: contents unknown */
 	pg->owner_tag = NULL;
+	pmap_page_freed(pg);
 
 	mutex_enter(&uvm_fpageqlock);
 	uvm_pagefree_twice("uvm_pagefree", pg);
@@ -1120,6 +1121,7 @@ uvm_pagefree_contig(struct vm_page *pg, size_t npages)
 			wakeup(p);
 		p->flags = 0;
 		p->owner_tag = NULL;
+		pmap_page_freed(p);
 	}
 	mutex_enter(&uvm_fpageqlock);
 	for (size_t i = 0; i < npages; i++) {

@@ -844,6 +844,18 @@ pmap_clear_reference(struct vm_page *pg)
 	return md_change(pg, PMD_EMUL, PMD_REF, PMD_REF);
 }
 
+void
+pmap_page_freed(struct vm_page *pg)
+{
+	if (KVA_UNLIKELY(kva_debug >= 1 &&
+	    __atomic_load_n(&pg->pv.va, __ATOMIC_RELAXED) != 0))
+		panic("pmap_page_freed(%p): pa %#lx is still mapped at %#lx",
+		    (void *)pg, (unsigned long)pg->phys_addr,
+		    (unsigned long)pg->pv.va);
+	__atomic_fetch_and(&pg->mdflags,
+	    (uint8_t)~(PMD_REF | PMD_MOD | PMD_EMUL), __ATOMIC_RELAXED);
+}
+
 bool
 pmap_page_emulating(struct vm_page *pg)
 {

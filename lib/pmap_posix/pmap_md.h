@@ -90,6 +90,11 @@ int pmap_sync(pmap_t pmap);
 void pmap_set_vma_limit(long limit);
 long pmap_vma_count(void);
 
+/* pmap_page_freed: pg goes back to the free lists: its referenced and
+ * modified history ends (what the direct map holds of it is kept).
+ * pre: pg has no mapping at a kernel VA. */
+void pmap_page_freed(struct vm_page *pg);
+
 /* pmap_page_is_mapped: pg has at least one mapping at a kernel VA */
 bool pmap_page_is_mapped(struct vm_page *pg);
 

@@ -914,19 +914,26 @@ pmap_zero_page(paddr_t pa)
 	note_dmap_use(pg);
 }
 
-/* zero_pending: do a deferred zeroing now, through the direct map */
+/* zero_now_locked: zero pg through the direct map now (pm_lock held);
+ * its direct-map entries go at the next update if it is mapped */
+static void
+zero_now_locked(struct vm_page *pg)
+{
+	pg->mdflags &= ~PMD_NEEDZERO;
+	memset((void *)(pm.dmap_base + pg->phys_addr), 0, PAGE_SIZE);
+	if (pg->pv.va != 0)
+		dropq_add(pg);
+	else
+		pg->mdflags |= PMD_DMAP;
+}
+
+/* zero_pending: do a deferred zeroing now */
 static void
 zero_pending(struct vm_page *pg)
 {
 	PM_LOCK();
-	if (pg->mdflags & PMD_NEEDZERO) {
-		pg->mdflags &= ~PMD_NEEDZERO;
-		memset((void *)(pm.dmap_base + pg->phys_addr), 0, PAGE_SIZE);
-		if (pg->pv.va != 0)
-			dropq_add(pg);
-		else
-			pg->mdflags |= PMD_DMAP;
-	}
+	if (pg->mdflags & PMD_NEEDZERO)
+		zero_now_locked(pg);
 	PM_UNLOCK();
 }
 
@@ -1004,14 +1011,8 @@ zero_run_locked(uint64_t pfn, size_t n)
 		    (off_t)ptoa(pfn + k), (off_t)ptoa(l - k)) != 0) {
 			size_t m;
 
-			for (m = k; m < l; m++) {
-				struct vm_page *pg = pfn_to_page(pfn + m);
-
-				memset((void *)(pm.dmap_base + ptoa(pfn + m)), 0,
-				    PAGE_SIZE);
-				pg->mdflags &= ~PMD_NEEDZERO;
-				dropq_add(pg);
-			}
+			for (m = k; m < l; m++)
+				zero_now_locked(pfn_to_page(pfn + m));
 		} else {
 			size_t m;
 

@@ -16,7 +16,9 @@
  *   5 pmap lock                                  (pmap_posix)
  *   6 bootstrap pool locks                       kva_pool
  *   7 sleep queue lock                           (kern_synch.c)
- * With debug>=2 every mutex_enter checks the rank (kern_synch.c).
+ * fork takes them all in this order (kva_init.c).  Ranks are not checked
+ * at run time yet; mutex_enter only counts the locks a thread holds, so
+ * that a fault taken with any held panics instead of deadlocking.
  */
 #ifndef KVA_IMPL_H
 #define KVA_IMPL_H

@@ -328,8 +328,18 @@ slab_check(void *p, uintptr_t w, unsigned *clsp)
 
 	if (KVA_UNLIKELY(idx * k->size != off || idx >= s->nblocks))
 		bad_free(p, w);
-	if (KVA_UNLIKELY(((struct kma_free *)p)->tag == kma_free_tag(p)))
+	if (KVA_UNLIKELY(kma_vg)) {
+		/* the tag word is inside a block memcheck sees as live: its
+		 * value is ours to look at, whatever the program left there */
+		uint64_t tag = ((struct kma_free *)p)->tag;
+
+		kva_track_defined(&tag, sizeof(tag));
+		if (tag == kma_free_tag(p))
+			kma_error("double free", p, NULL);
+	} else if (KVA_UNLIKELY(((struct kma_free *)p)->tag ==
+	    kma_free_tag(p))) {
 		kma_error("double free", p, NULL);
+	}
 	*clsp = c;
 	return s;
 }
@@ -350,8 +360,10 @@ small_alloc(size_t n)
 		if (KVA_UNLIKELY(b == NULL))
 			return NULL;
 	}
+	/* memcheck knows the block by its usable size, the class's, which
+	 * malloc_usable_size promises and realloc may use */
 	if (KVA_UNLIKELY(kma_vg))
-		kva_track_malloclike(b, n, 0, 0);
+		kva_track_malloclike(b, kma_class[c].size, 0, 0);
 	return b;
 }
 
@@ -504,11 +516,8 @@ realloc(void *p, size_t n)
 	old = kma_usable(p, &w);
 	if (!boot_owns(p) && (w & KMA_PM_TAGMASK) != KMA_PM_LARGE) {
 		/* small: stay while the class still fits well */
-		if (n <= old && (n > old / 2 || old <= 32)) {
-			if (kma_vg)
-				kva_track_resizeinplace(p, old, n, 0);
-			return p;
-		}
+		if (n <= old && (n > old / 2 || old <= 32))
+			return p;	/* same block, same usable size */
 	} else if (!boot_owns(p) && n > kma_small_max) {
 		q = kma_large_realloc((struct kma_large *)(w & ~KMA_PM_TAGMASK),
 		    n);

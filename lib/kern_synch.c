@@ -144,12 +144,6 @@ kern_synch_fork_unlock(void)
 	pthread_mutex_unlock(&sleepq_lock);
 }
 
-void
-kern_synch_fini(void)
-{
-	/* condition variables stay valid across kva_fini/kva_init */
-}
-
 /*
  * Locks.
  */

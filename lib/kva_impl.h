@@ -83,8 +83,6 @@ void mutex_exit(kmutex_t *m);
 /* how many kva locks this thread holds (the trap handler checks) */
 int kva_locks_held(void);
 
-/* reset sleep queues; kva_fini */
-void kern_synch_fini(void);
 
 /*
  * Fork (kva_init.c): each module takes its locks in prepare and gives
@@ -109,7 +107,6 @@ void kva_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 		panic("kernel assertion \"%s\" failed: file \"%s\", line %d", \
 		    #e, __FILE__, __LINE__); \
 } while (0)
-#define KDASSERT(e) do { if (kva_debug >= 2) KASSERT(e); } while (0)
 
 /*
  * Fixed-size object pools for the VM's own structures (map entries,
@@ -235,8 +232,5 @@ int  uvm_pager_zfill_get(struct uvm_object *uobj, voff_t offset,
 void uvm_km_pgremove_dead(struct uvm_object *uobj, vm_offset_t start,
     vm_offset_t end);
 void uvm_km_fini(void);
-
-/* kva_init.c */
-extern long kva_boot_vmas;	/* host mappings not counted by the pmap */
 
 #endif /* KVA_IMPL_H */

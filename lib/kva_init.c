@@ -28,7 +28,6 @@ struct uvmexp uvmexp = {
 struct kva_params kva_params;
 int kva_debug;
 vaddr_t kva_kernel_base;
-long kva_boot_vmas;
 
 static pthread_mutex_t kva_init_lock = PTHREAD_MUTEX_INITIALIZER;
 static int kva_up;

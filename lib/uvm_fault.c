@@ -109,12 +109,10 @@ fault_window(struct vm_map_entry *entry, vaddr_t va, vaddr_t *startp,
 	dense = uvmexp.hostmaps > uvmexp.hostmaps_limit / 4 * 3 ||
 	    (va > cs && pmap_extract(pmap_kernel(), va - PAGE_SIZE, NULL));
 	if (!dense) {
-		size_t resident = 0, need = ((ce - cs) >> PAGE_SHIFT) >>
-		    FAULT_DENSE_SHIFT;
+		/* the pmap counts what the host maps per 2 MiB of VA */
+		size_t need = ((ce - cs) >> PAGE_SHIFT) >> FAULT_DENSE_SHIFT;
 
-		for (s = cs; s < ce && resident < need; s += PAGE_SIZE)
-			resident += pmap_extract(pmap_kernel(), s, NULL);
-		dense = need > 0 && resident >= need;
+		dense = need > 0 && pmap_chunk_mapped(va) >= need;
 	}
 	if (dense) {
 		*startp = cs;

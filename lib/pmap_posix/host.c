@@ -12,16 +12,10 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#define KVA_HAVE_VALGRIND 1
-#endif
-#endif
+#include "../kva_track.h"
 
 long host_ncalls;
 
@@ -344,11 +338,7 @@ kva_host_physmem(void)
 int
 kva_host_on_valgrind(void)
 {
-#ifdef KVA_HAVE_VALGRIND
-	return RUNNING_ON_VALGRIND ? 1 : 0;
-#else
-	return 0;
-#endif
+	return kva_track_on_valgrind();
 }
 
 ssize_t
@@ -375,12 +365,6 @@ void
 kva_host_abort(void)
 {
 	abort();
-}
-
-long
-kva_host_gettid(void)
-{
-	return syscall(SYS_gettid);
 }
 
 uint64_t

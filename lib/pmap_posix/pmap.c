@@ -534,6 +534,15 @@ pmap_vma_count(void)
 	return n;
 }
 
+unsigned
+pmap_chunk_mapped(vaddr_t va)
+{
+	if (!va_in_kva(va))
+		return 0;
+	return __atomic_load_n(&pm.chunk_hmapped[va_to_idx(va) >> CHUNK_SHIFT],
+	    __ATOMIC_RELAXED);
+}
+
 bool
 pmap_page_is_mapped(struct vm_page *pg)
 {
@@ -856,12 +865,6 @@ pmap_page_freed(struct vm_page *pg)
 	    (uint8_t)~(PMD_REF | PMD_MOD | PMD_EMUL), __ATOMIC_RELAXED);
 }
 
-bool
-pmap_page_emulating(struct vm_page *pg)
-{
-	return (__atomic_load_n(&pg->mdflags, __ATOMIC_RELAXED) & PMD_EMUL) != 0;
-}
-
 /* pmap_emulate_access: the fault handler saw an access to pg: set the
  * bits, and give the mappings back the access they may have */
 void
@@ -952,15 +955,11 @@ pmap_copy_page(paddr_t src, paddr_t dst)
 	note_dmap_use(dpg);
 }
 
+/* a pool page lives in the direct map only */
 vaddr_t
 pmap_map_poolpage(paddr_t pa)
 {
-	struct vm_page *pg = PHYS_TO_VM_PAGE(pa);
-
-	if (__atomic_load_n(&pg->mdflags, __ATOMIC_RELAXED) & PMD_NEEDZERO)
-		zero_pending(pg);
-	__atomic_fetch_or(&pg->mdflags, PMD_DMAP, __ATOMIC_RELAXED);
-	return pm.dmap_base + pa;
+	return pmap_direct_map(pa);
 }
 
 paddr_t

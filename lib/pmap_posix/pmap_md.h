@@ -95,6 +95,10 @@ long pmap_vma_count(void);
  * pre: pg has no mapping at a kernel VA. */
 void pmap_page_freed(struct vm_page *pg);
 
+/* pmap_chunk_mapped: pages the host maps in the aligned 2 MiB of kernel
+ * VA that holds va (as of the last update); O(1), no lock */
+unsigned pmap_chunk_mapped(vaddr_t va);
+
 /* pmap_page_is_mapped: pg has at least one mapping at a kernel VA */
 bool pmap_page_is_mapped(struct vm_page *pg);
 
@@ -125,8 +129,6 @@ void trap_uninstall(void);
 void trap_note_freed(const struct vm_map *map, vaddr_t start, vaddr_t end);
 /* pmap_emulate_access: the fault handler saw access to pg (ref/mod) */
 void pmap_emulate_access(struct vm_page *pg, vm_prot_t access);
-/* pmap_is_emulating: pg's host access is restricted for ref/mod */
-bool pmap_page_emulating(struct vm_page *pg);
 
 /*
  * Host wrappers used by MI code.  Each returns 0 or -errno and keeps
@@ -137,7 +139,6 @@ size_t  kva_host_physmem(void);		/* bytes of RAM on the host */
 int     kva_host_on_valgrind(void);
 ssize_t kva_host_write(int fd, const void *buf, size_t len);
 void    kva_host_abort(void) __attribute__((noreturn));
-long    kva_host_gettid(void);
 uint64_t kva_host_nanotime(void);	/* CLOCK_MONOTONIC, ns */
 const char *kva_host_getenv(const char *name);
 

@@ -145,6 +145,20 @@ kern_synch_fork_unlock(void)
 }
 
 /*
+ * kern_synch_fork_child: in a forked child.  The parent's sleepers (the
+ * page daemon, threads waiting for memory) do not exist here, but glibc's
+ * condition variables still count them, and a broadcast would wait for
+ * them forever: make the queues anew.
+ */
+void
+kern_synch_fork_child(void)
+{
+	pthread_mutex_unlock(&sleepq_lock);
+	pthread_once(&sleepq_once, sleepq_init);
+	sleepq_init();
+}
+
+/*
  * Locks.
  */
 void

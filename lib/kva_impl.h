@@ -90,6 +90,7 @@ int kva_locks_held(void);
  */
 void kern_synch_fork_lock(void);
 void kern_synch_fork_unlock(void);
+void kern_synch_fork_child(void);	/* in the child: queues made anew */
 void kva_pool_fork_lock(void);
 void kva_pool_fork_unlock(void);
 void uvm_page_fork_lock(void);
@@ -227,10 +228,69 @@ int  uao_set_swslot(struct uvm_object *uobj, size_t pageidx, int slot);
 /* the get of a zero-fill pager (aobj without swap, km pager) */
 int  uvm_pager_zfill_get(struct uvm_object *uobj, voff_t offset,
     struct vm_page **pps, int *npagesp, int centeridx, int flags,
-    int pgaflags, int alloc_all, const char *wmsg);
+    int pgaflags, int alloc_all, const char *wmsg,
+    int (*swapped)(struct uvm_object *, voff_t));
 /* uvm_km_pgremove for a range being unmapped (uvm_unmap_remove) */
 void uvm_km_pgremove_dead(struct uvm_object *uobj, vm_offset_t start,
     vm_offset_t end);
 void uvm_km_fini(void);
+/* aobj swap slots: find, and drop those of pages [start, end) (offsets),
+ * freeing their slots.  => object locked */
+int  uao_find_swslot(struct uvm_object *uobj, size_t pageidx);
+void uao_dropswap_range(struct uvm_object *uobj, voff_t start, voff_t end);
+
+/*
+ * uvm_swap.c: the swap file and its slots (slot 0 = none).
+ */
+#include <pthread.h>
+extern pthread_rwlock_t uvm_swap_iolock;	/* read: pager I/O; write: fork */
+int  uvm_swap_init(const struct kva_params *p);
+void uvm_swap_fini(void);
+/* *nslots contiguous slots (fewer if lessok); first slot or 0 */
+int  uvm_swap_alloc(int *nslots, int lessok);
+void uvm_swap_free(int slot, int nslots);
+/* pages to/from slots [slot, slot + n); busy pages, no VM lock held */
+int  uvm_swap_io(int slot, struct vm_page **pps, int npages, int write);
+int  uvm_swap_full(void);
+void uvm_swap_drain(void);		/* wait for pager I/O in flight */
+void uvm_swap_sizes(size_t *used_mib, size_t *total_mib);
+void uvm_swap_fork_iowait(void);
+void uvm_swap_fork_iodone(int child);
+void uvm_swap_fork_lock(void);
+void uvm_swap_fork_unlock(void);
+int  uvm_swap_fork_child(void);
+
+/*
+ * uvm_pdaemon.c: the page daemon.
+ */
+int  uvm_pdaemon_init(void);		/* start the thread; 0 or errno */
+void uvm_pdaemon_fini(void);		/* stop and join it */
+/* wake the daemon if free memory is below freemin (cheap when not) */
+void uvm_pdaemon_kick(void);
+/* uvm_wait_or_fail: uvm_wait that gives up: ENOMEM when the daemon has
+ * found nothing left to free (RAM and swap full), else 0 */
+int  uvm_wait_or_fail(const char *wmsg);
+/* the daemon has given up: memory and swap are exhausted */
+int  uvm_pdaemon_exhausted(void);
+/* one line on what is exhausted, into buf */
+void uvm_pdaemon_oom_message(char *buf, size_t len);
+void uvm_pdaemon_fork_lock(void);
+void uvm_pdaemon_fork_parent(void);
+void uvm_pdaemon_fork_child(void);	/* forget the parent's thread */
+void uvm_pdaemon_restart(void);		/* start it again, if it ran */
+
+/*
+ * Background threads after fork (kva_init.c).  A forked child has none
+ * of its parent's threads; kva starts its own again.  Starting a thread
+ * allocates (glibc's pthread_create calls calloc), so when kva runs under
+ * the malloc shim the shim's child handler, which runs after kva's and
+ * releases the shim's locks, calls kva_fork_child_threads itself; it
+ * says so once with kva_fork_threads_deferred().
+ */
+void kva_fork_threads_deferred(void);
+void kva_fork_child_threads(void);
+/* uvm_page.c: the daemon's side of uvm_wait */
+void uvm_page_set_exhausted(void);
+int  uvm_free_waiters_count(void);
 
 #endif /* KVA_IMPL_H */

@@ -211,7 +211,13 @@ kva_init(const struct kva_config *cfg)
 		pthread_mutex_unlock(&kva_init_lock);
 		return -error;
 	}
+	if (uvm_swap_init(&p) != 0)
+		kva_params.swap[0] = '\0';
 	kva_up = 1;
+	error = uvm_pdaemon_init();
+	if (error != 0)
+		kva_warn("kva_init: no page daemon (error %d): memory will not "
+		    "be paged out", error);
 	pthread_mutex_unlock(&kva_init_lock);
 	pthread_once(&kva_atfork_once, kva_atfork_register);
 	return 0;
@@ -232,9 +238,11 @@ kva_fini(void)
 	}
 	if (kva_params.stats)
 		kva_stats_print(2);
+	uvm_pdaemon_fini();
 	trap_uninstall();
 	__atomic_store_n(&kva_up, 0, __ATOMIC_RELEASE);
 	stale_note();
+	uvm_swap_fini();
 	uvm_km_fini();
 	uvm_map_fini();
 	uao_fini();
@@ -256,14 +264,17 @@ kva_initialized(void)
 }
 
 /*
- * kva_drain: wait until background work is done.  All work is
- * synchronous so far: push any queued pmap changes to the host.
+ * kva_drain: wait until background work is done: pager I/O in flight
+ * (the page daemon's pageouts, whose slots a free may have released),
+ * and the pmap's queued changes.
  */
 void
 kva_drain(void)
 {
-	if (kva_initialized())
-		pmap_update(pmap_kernel());
+	if (!kva_initialized())
+		return;
+	uvm_swap_drain();		/* pageouts and pageins in flight */
+	pmap_update(pmap_kernel());
 }
 
 /*
@@ -370,6 +381,7 @@ kva_stats_print(int fd)
  * space anyway until it execs, and exec drops the CLOEXEC memfd.
  */
 static int fork_active;
+static int fork_threads_deferred;	/* the shim restarts the threads */
 static int fork_pipe[2] = { -1, -1 };
 
 static void
@@ -377,6 +389,7 @@ fork_lock_all(void)
 {
 	struct vm_map_entry *e;
 
+	uvm_swap_fork_iowait();		/* no page in flight */
 	vm_map_lock(kernel_map);
 	for (e = kernel_map->header.next; e != &kernel_map->header; e = e->next)
 		if (UVM_ET_ISSUBMAP(e))
@@ -388,15 +401,21 @@ fork_lock_all(void)
 	uvm_page_fork_lock();
 	pmap_fork_lock();
 	kva_pool_fork_lock();
+	uvm_swap_fork_lock();
+	uvm_pdaemon_fork_lock();
 	kern_synch_fork_lock();
 }
 
 static void
-fork_unlock_all(void)
+fork_unlock_all(int child)
 {
 	struct vm_map_entry *e;
 
-	kern_synch_fork_unlock();
+	if (child)
+		kern_synch_fork_child();
+	else
+		kern_synch_fork_unlock();
+	uvm_swap_fork_unlock();
 	kva_pool_fork_unlock();
 	pmap_fork_unlock();
 	uvm_page_fork_unlock();
@@ -408,6 +427,7 @@ fork_unlock_all(void)
 		if (UVM_ET_ISSUBMAP(e))
 			vm_map_unlock(e->object.sub_map);
 	vm_map_unlock(kernel_map);
+	uvm_swap_fork_iodone(child);
 }
 
 static void
@@ -431,7 +451,8 @@ kva_fork_parent(void)
 			kva_host_wait_byte(fork_pipe[0]);
 			kva_host_close(fork_pipe[0]);
 		}
-		fork_unlock_all();
+		uvm_pdaemon_fork_parent();
+		fork_unlock_all(0);
 	}
 	pthread_mutex_unlock(&kva_init_lock);
 }
@@ -446,14 +467,37 @@ kva_fork_child(void)
 			panic("fork: the child cannot get physical memory of "
 			    "its own (%zu MiB): error %d", kva_params.physmem >> 20,
 			    -error);
+		error = uvm_swap_fork_child();
+		if (error != 0)
+			panic("fork: the child cannot get swap of its own: "
+			    "error %d", -error);
 		if (fork_pipe[0] >= 0) {
 			kva_host_close(fork_pipe[0]);
 			kva_host_post_byte(fork_pipe[1]);
 			kva_host_close(fork_pipe[1]);
 		}
-		fork_unlock_all();
+		uvm_pdaemon_fork_child();
+		fork_unlock_all(1);
 	}
 	pthread_mutex_unlock(&kva_init_lock);
+	if (fork_active && !fork_threads_deferred)
+		kva_fork_child_threads();
+}
+
+/* kva_fork_threads_deferred: the malloc shim restarts kva's threads in
+ * a forked child, once its own locks are free (kva_impl.h) */
+void
+kva_fork_threads_deferred(void)
+{
+	fork_threads_deferred = 1;
+}
+
+/* kva_fork_child_threads: start kva's background threads in a child */
+void
+kva_fork_child_threads(void)
+{
+	if (kva_initialized())
+		uvm_pdaemon_restart();
 }
 
 static void

@@ -8,21 +8,44 @@
  * va - vm_map_min(kernel_map), and never dies.
  *
  * Swap slots: an aobj records, per page index, the swap slot holding its
- * page when it is not resident (0 = none).  The table is a flat array
- * from the bootstrap region, made when the first slot is set.
+ * page when it is not resident, or a clean copy of it when it is (0 =
+ * none).  The table has two levels, because the kernel object spans the
+ * whole kernel VA (16 million pages for 64 GiB) while only what was paged
+ * out has slots: a directory of leaf pointers (from the bootstrap
+ * region, made when the first slot is set) and leaves of UAO_LEAF slots
+ * from a pool, each given back when its last slot is.
+ *
+ * Page-in (uao_get without PGO_LOCKED): a missing page with a slot is
+ * read back with its neighbours that went out in the same cluster (the
+ * pages that follow it whose slots follow its slot), in one preadv
+ * through the direct map.  The page asked for loses its slot and is
+ * dirty; the neighbours keep theirs and stay clean, so the page daemon
+ * can drop them again without writing if nobody touches them.
  */
 #include "kva_impl.h"
 #include "pmap_posix/pmap_md.h"
+
+#include <pthread.h>
+
+#define UAO_LEAF_SHIFT	10
+#define UAO_LEAF	(1 << UAO_LEAF_SHIFT)	/* slots per leaf */
+#define UAO_PAGEIN_MAX	64			/* pages read per page-in */
+
+struct uao_swleaf {
+	int nused;			/* (O) non-zero slots */
+	int slot[UAO_LEAF];		/* (O) */
+};
 
 struct uvm_aobj {
 	struct uvm_object u_obj;	/* must be first */
 	size_t u_pages;			/* (C) size in pages */
 	int u_flags;			/* (C) UAO_FLAG_* */
-	int *u_swslots;			/* (O) slot per page, or NULL */
+	struct uao_swleaf **u_swdir;	/* (O) leaves, or NULL */
 };
 
 static struct uvm_aobj kernel_object_store;
 static struct kva_pool uao_pool;
+static struct kva_pool uao_leaf_pool;
 
 static int uao_get(struct uvm_object *, voff_t, struct vm_page **, int *,
     int, vm_prot_t, int, int);
@@ -38,6 +61,7 @@ void
 uao_init(void)
 {
 	kva_pool_init(&uao_pool, sizeof(struct uvm_aobj), "aobjpl");
+	kva_pool_init(&uao_leaf_pool, sizeof(struct uao_swleaf), "aobjswpl");
 }
 
 void
@@ -56,7 +80,7 @@ uao_setup(struct uvm_aobj *aobj, vsize_t size, int flags)
 	aobj->u_obj.uo_refs = (flags & UAO_FLAG_KERNOBJ) ? UVM_OBJ_KERN : 1;
 	aobj->u_pages = round_page(size) >> PAGE_SHIFT;
 	aobj->u_flags = flags;
-	aobj->u_swslots = NULL;
+	aobj->u_swdir = NULL;
 }
 
 /*
@@ -120,37 +144,123 @@ uao_detach(struct uvm_object *uobj)
 		pmap_update(pmap_kernel());
 		uvm_pagefree(pg);
 	}
+	uao_dropswap_range(uobj, 0, (voff_t)ptoa(aobj->u_pages));
 	mutex_exit(&uobj->vmobjlock);
 	mutex_destroy(&uobj->vmobjlock);
 	kva_pool_put(&uao_pool, aobj);
 }
 
+/* uao_check_idx: panic on a page index beyond the object */
+static inline void
+uao_check_idx(const char *fn, struct uvm_aobj *aobj, size_t pageidx)
+{
+	if (KVA_UNLIKELY(pageidx >= aobj->u_pages))
+		panic("%s(%p, %zu): beyond the object's %zu pages", fn,
+		    (void *)aobj, pageidx, aobj->u_pages);
+}
+
 /*
- * uao_set_swslot: record slot for page pageidx, return the old one.
+ * uao_find_swslot: the slot of page pageidx, 0 if none.
  * => object locked.
+ */
+int
+uao_find_swslot(struct uvm_object *uobj, size_t pageidx)
+{
+	struct uvm_aobj *aobj = (struct uvm_aobj *)uobj;
+	struct uao_swleaf *leaf;
+
+	KASSERT(uobj->pgops == &aobj_pager);
+	uao_check_idx("uao_find_swslot", aobj, pageidx);
+	if (aobj->u_swdir == NULL)
+		return 0;
+	leaf = aobj->u_swdir[pageidx >> UAO_LEAF_SHIFT];
+	return leaf == NULL ? 0 : leaf->slot[pageidx & (UAO_LEAF - 1)];
+}
+
+/*
+ * uao_set_swslot: record slot for page pageidx (0: none), return the
+ * old one.  The caller frees the old slot.
+ * => object locked.  Panics only when the bootstrap region cannot hold
+ *    the directory, or the pool a leaf (sized for the swap there is).
  */
 int
 uao_set_swslot(struct uvm_object *uobj, size_t pageidx, int slot)
 {
 	struct uvm_aobj *aobj = (struct uvm_aobj *)uobj;
+	struct uao_swleaf **lp, *leaf;
 	int old;
 
 	KASSERT(uobj->pgops == &aobj_pager);
-	if (pageidx >= aobj->u_pages)
-		panic("uao_set_swslot(%p, %zu, %d): beyond %zu pages",
-		    (void *)uobj, pageidx, slot, aobj->u_pages);
-	if (aobj->u_swslots == NULL) {
+	uao_check_idx("uao_set_swslot", aobj, pageidx);
+	if (aobj->u_swdir == NULL) {
 		if (slot == 0)
 			return 0;
-		aobj->u_swslots = pmap_bootstrap_alloc(aobj->u_pages *
-		    sizeof(int));
-		if (aobj->u_swslots == NULL)
-			panic("uao_set_swslot: no memory for a slot table of "
-			    "%zu pages", aobj->u_pages);
+		aobj->u_swdir = pmap_bootstrap_alloc(((aobj->u_pages +
+		    UAO_LEAF - 1) >> UAO_LEAF_SHIFT) * sizeof(*aobj->u_swdir));
+		if (aobj->u_swdir == NULL)
+			panic("uao_set_swslot(%p, %zu, %d): no room for the slot "
+			    "directory of %zu pages", (void *)uobj, pageidx,
+			    slot, aobj->u_pages);
 	}
-	old = aobj->u_swslots[pageidx];
-	aobj->u_swslots[pageidx] = slot;
+	lp = &aobj->u_swdir[pageidx >> UAO_LEAF_SHIFT];
+	if ((leaf = *lp) == NULL) {
+		if (slot == 0)
+			return 0;
+		if ((leaf = *lp = kva_pool_get(&uao_leaf_pool)) == NULL)
+			panic("uao_set_swslot(%p, %zu, %d): no memory for a "
+			    "slot leaf", (void *)uobj, pageidx, slot);
+	}
+	old = leaf->slot[pageidx & (UAO_LEAF - 1)];
+	leaf->slot[pageidx & (UAO_LEAF - 1)] = slot;
+	leaf->nused += (slot != 0) - (old != 0);
+	if (leaf->nused == 0) {
+		kva_pool_put(&uao_leaf_pool, leaf);
+		*lp = NULL;
+	}
 	return old;
+}
+
+/*
+ * uao_dropswap_range: free the swap slots of pages [start, end) (byte
+ * offsets), resident or not.  Absent leaves are skipped whole.
+ * => object locked.
+ */
+void
+uao_dropswap_range(struct uvm_object *uobj, voff_t start, voff_t end)
+{
+	struct uvm_aobj *aobj = (struct uvm_aobj *)uobj;
+	size_t i = (size_t)start >> PAGE_SHIFT;
+	size_t e = (size_t)(end + (voff_t)PAGE_MASK) >> PAGE_SHIFT;
+
+	if (uobj->pgops != &aobj_pager || aobj->u_swdir == NULL)
+		return;
+	if (e > aobj->u_pages)
+		e = aobj->u_pages;
+	while (i < e) {
+		struct uao_swleaf *leaf = aobj->u_swdir[i >> UAO_LEAF_SHIFT];
+		size_t lend = ((i >> UAO_LEAF_SHIFT) + 1) << UAO_LEAF_SHIFT;
+
+		if (lend > e)
+			lend = e;
+		for (; leaf != NULL && i < lend; i++) {
+			int slot = leaf->slot[i & (UAO_LEAF - 1)];
+
+			if (slot != 0) {
+				uvm_swap_free(slot, 1);
+				/* may free the leaf: look no further in it */
+				(void)uao_set_swslot(uobj, i, 0);
+				leaf = aobj->u_swdir[i >> UAO_LEAF_SHIFT];
+			}
+		}
+		i = lend;
+	}
+}
+
+/* uao_swapped: a missing page of uobj at off is in swap */
+static int
+uao_swapped(struct uvm_object *uobj, voff_t off)
+{
+	return uao_find_swslot(uobj, (size_t)off >> PAGE_SHIFT) != 0;
 }
 
 /*
@@ -165,11 +275,17 @@ uao_set_swslot(struct uvm_object *uobj, size_t pageidx, int slot)
  *    asks the caller to retry unlocked.  Without PGO_LOCKED we may sleep
  *    (for memory or a busy page) and the object is unlocked on return.
  * => *npagesp: in, pages asked for; out (PGO_LOCKED), pages gotten.
+ * => swapped (may be NULL) tells a missing page that has backing store:
+ *    such a page is never zero-filled.  With PGO_LOCKED it is left out
+ *    (VM_PAGER_UNLOCK if it was needed); without, the object is unlocked
+ *    and VM_PAGER_AGAIN returned, for the pager to read it in.
+ * => unlocked, memory and swap exhausted: VM_PAGER_ERROR, unlocked.
  */
 int
 uvm_pager_zfill_get(struct uvm_object *uobj, voff_t offset,
     struct vm_page **pps, int *npagesp, int centeridx, int flags,
-    int pgaflags, int alloc_all, const char *wmsg)
+    int pgaflags, int alloc_all, const char *wmsg,
+    int (*swapped)(struct uvm_object *, voff_t))
 {
 	int lcv, got = 0, done = 1;
 	voff_t off;
@@ -183,6 +299,12 @@ uvm_pager_zfill_get(struct uvm_object *uobj, voff_t offset,
 			if (pps[lcv] == PGO_DONTCARE)
 				continue;
 			pg = uvm_pagelookup(uobj, off);
+			if (pg == NULL && swapped != NULL &&
+			    swapped(uobj, off)) {
+				if (needed)
+					done = 0;
+				continue;
+			}
 			if (pg == NULL && (needed || alloc_all)) {
 				pg = uvm_pagealloc(uobj, off, NULL,
 				    UVM_PGA_ZERO | pgaflags);
@@ -212,12 +334,18 @@ uvm_pager_zfill_get(struct uvm_object *uobj, voff_t offset,
 			continue;
 		for (;;) {
 			pg = uvm_pagelookup(uobj, off);
+			if (pg == NULL && swapped != NULL &&
+			    swapped(uobj, off)) {
+				mutex_exit(&uobj->vmobjlock);
+				return VM_PAGER_AGAIN;
+			}
 			if (pg == NULL) {
 				pg = uvm_pagealloc(uobj, off, NULL,
 				    UVM_PGA_ZERO | pgaflags);
 				if (pg == NULL) {
 					mutex_exit(&uobj->vmobjlock);
-					uvm_wait(wmsg);
+					if (uvm_wait_or_fail(wmsg) != 0)
+						return VM_PAGER_ERROR;
 					mutex_enter(&uobj->vmobjlock);
 					continue;
 				}
@@ -241,16 +369,141 @@ uvm_pager_zfill_get(struct uvm_object *uobj, voff_t offset,
 	return VM_PAGER_OK;
 }
 
-/* uao_get: the aobj pager's get; pages come from 2 MiB reservations */
+/*
+ * uao_pagein: read the page at off back from swap, with the pages that
+ * follow it in the same cluster (section "Page-in" above).
+ * => object locked on entry, unlocked on return; may sleep.
+ * => VM_PAGER_OK with the page busy in *pgp; VM_PAGER_AGAIN when the
+ *    caller must look again (the page came or went meanwhile);
+ *    VM_PAGER_ERROR when the read failed (the slots keep the data) or
+ *    memory and swap are exhausted.
+ */
+static int
+uao_pagein(struct uvm_object *uobj, voff_t off, struct vm_page **pgp)
+{
+	struct vm_page *pps[UAO_PAGEIN_MAX];
+	int slots[UAO_PAGEIN_MAX];
+	size_t idx = (size_t)off >> PAGE_SHIFT;
+	int n = 0, error, slot;
+
+	/* fork waits for pages in flight: never block on it holding a lock */
+	if (pthread_rwlock_tryrdlock(&uvm_swap_iolock) != 0) {
+		mutex_exit(&uobj->vmobjlock);
+		pthread_rwlock_rdlock(&uvm_swap_iolock);
+		pthread_rwlock_unlock(&uvm_swap_iolock);
+		return VM_PAGER_AGAIN;
+	}
+	slot = uao_find_swslot(uobj, idx);
+	if (slot == 0 || uvm_pagelookup(uobj, off) != NULL) {
+		mutex_exit(&uobj->vmobjlock);
+		pthread_rwlock_unlock(&uvm_swap_iolock);
+		return VM_PAGER_AGAIN;
+	}
+	pps[n] = uvm_pagealloc(uobj, off, NULL, UVM_PGA_RESERV);
+	if (pps[n] == NULL) {
+		mutex_exit(&uobj->vmobjlock);
+		pthread_rwlock_unlock(&uvm_swap_iolock);
+		return uvm_wait_or_fail("uao_pagein") == 0 ? VM_PAGER_AGAIN :
+		    VM_PAGER_ERROR;
+	}
+	slots[n++] = slot;
+	/* the rest of the cluster: following pages in following slots */
+	while (n < UAO_PAGEIN_MAX && idx + (size_t)n <
+	    ((struct uvm_aobj *)uobj)->u_pages) {
+		voff_t o = off + (voff_t)ptoa(n);
+
+		if (uao_find_swslot(uobj, idx + (size_t)n) != slot + n ||
+		    uvm_pagelookup(uobj, o) != NULL ||
+		    !uvm_page_free_ok((size_t)uvmexp.freemin) ||
+		    (pps[n] = uvm_pagealloc(uobj, o, NULL,
+		    UVM_PGA_RESERV)) == NULL)
+			break;
+		slots[n] = slot + n;
+		n++;
+	}
+	for (int i = 0; i < n; i++)
+		pps[i]->owner_tag = "uao_pagein";
+	mutex_exit(&uobj->vmobjlock);
+
+	error = uvm_swap_io(slot, pps, n, 0);
+
+	mutex_enter(&uobj->vmobjlock);
+	if (error != 0)
+		kva_warn("kva: swap read of %d pages at slot %d failed: "
+		    "error %d", n, slot, -error);
+	for (int i = 0; i < n; i++) {
+		struct vm_page *pg = pps[i];
+		size_t pidx = idx + (size_t)i;
+		int own = uao_find_swslot(uobj, pidx) == slots[i];
+
+		if (error != 0 || (pg->flags & PG_RELEASED)) {
+			/* a failed read keeps the data in its slot; a page
+			 * removed meanwhile had its slot freed with it */
+			uvm_pagewakeup(pg);
+			pg->flags &= (uint16_t)~PG_BUSY;
+			uvm_pagefree(pg);
+			pps[i] = NULL;
+			continue;
+		}
+		pg->flags &= (uint16_t)~PG_FAKE;
+		if (i == 0) {
+			/* the page asked for: its slot goes, it is dirty */
+			if (own) {
+				(void)uao_set_swslot(uobj, pidx, 0);
+				uvm_swap_free(slots[i], 1);
+			}
+			pg->flags &= (uint16_t)~PG_CLEAN;
+		} else if (!own) {
+			pg->flags &= (uint16_t)~PG_CLEAN;
+		}
+	}
+	uvm_lock_pageq();
+	for (int i = 1; i < n; i++)
+		if (pps[i] != NULL)
+			uvm_pageactivate(pps[i]);
+	uvm_unlock_pageq();
+	for (int i = 1; i < n; i++)
+		if (pps[i] != NULL)
+			uvm_page_unbusy(&pps[i], 1);
+	mutex_exit(&uobj->vmobjlock);
+	pthread_rwlock_unlock(&uvm_swap_iolock);
+	if (error == 0) {
+		__atomic_fetch_add(&uvmexp.pgswapin, n, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&uvmexp.pageins, 1, __ATOMIC_RELAXED);
+	}
+	if (pps[0] == NULL)
+		return error != 0 ? VM_PAGER_ERROR : VM_PAGER_AGAIN;
+	*pgp = pps[0];
+	return VM_PAGER_OK;
+}
+
+/*
+ * uao_get: the aobj pager's get.  Pages come from 2 MiB reservations;
+ * missing pages are zero-filled, or read back from swap (uao_pagein)
+ * when they have a slot.
+ * => contract of uvm_pager_zfill_get; without PGO_LOCKED only the
+ *    centre page is read from swap, and VM_PAGER_AGAIN means the caller
+ *    should fault again.
+ */
 static int
 uao_get(struct uvm_object *uobj, voff_t offset, struct vm_page **pps,
     int *npagesp, int centeridx, vm_prot_t access_type, int advice,
     int flags)
 {
+	voff_t coff = offset + (voff_t)ptoa(centeridx);
+	int rv;
+
 	(void)access_type;
 	(void)advice;
-	return uvm_pager_zfill_get(uobj, offset, pps, npagesp, centeridx,
-	    flags, UVM_PGA_RESERV, 0, "uao_get");
+	if (flags & PGO_LOCKED)
+		return uvm_pager_zfill_get(uobj, offset, pps, npagesp,
+		    centeridx, flags, UVM_PGA_RESERV, 0, "uao_get",
+		    uao_swapped);
+	if (uvm_pagelookup(uobj, coff) == NULL && uao_swapped(uobj, coff))
+		return uao_pagein(uobj, coff, &pps[centeridx]);
+	rv = uvm_pager_zfill_get(uobj, offset, pps, npagesp, centeridx, flags,
+	    UVM_PGA_RESERV, 0, "uao_get", uao_swapped);
+	return rv;
 }
 
 int

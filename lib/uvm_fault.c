@@ -194,25 +194,28 @@ fault_batch(struct vm_map *map, struct vm_map_entry *entry,
 }
 
 /*
- * fault_wait_page: the page at va is busy or memory is short: get it
- * the slow way (may sleep), then let the caller retry.
+ * fault_wait_page: the page at va is busy, in swap, or memory is short:
+ * get it the slow way (may sleep), then let the caller retry.
  * => map unlocked on entry and exit.
+ * => 0, or -1 when the pager failed for good (a swap read error, or
+ *    memory and swap exhausted).
  */
-static void
+static int
 fault_wait_page(struct uvm_object *uobj, voff_t off, vm_prot_t access,
     int advice)
 {
 	struct vm_page *pg = NULL;
-	int one = 1;
+	int one = 1, rv;
 
 	mutex_enter(&uobj->vmobjlock);
-	(void)uobj->pgops->pgo_get(uobj, off, &pg, &one, 0, access, advice, 0);
+	rv = uobj->pgops->pgo_get(uobj, off, &pg, &one, 0, access, advice, 0);
 	/* the pager unlocked the object; give the page back unbusied */
 	if (pg != NULL && pg != PGO_DONTCARE) {
 		mutex_enter(&uobj->vmobjlock);
 		uvm_page_unbusy(&pg, 1);
 		mutex_exit(&uobj->vmobjlock);
 	}
+	return rv == VM_PAGER_OK || rv == VM_PAGER_AGAIN ? 0 : -1;
 }
 
 /*
@@ -292,7 +295,8 @@ again:
 
 		pmap_update(map->pmap);
 		vm_map_unlock(map);
-		fault_wait_page(uobj, off, access_type, advice);
+		if (fault_wait_page(uobj, off, access_type, advice) != 0)
+			return KERN_RESOURCE_SHORTAGE;
 		goto again;
 	}
 	if (rv == KERN_SUCCESS && pmap_sync(map->pmap) != 0) {

@@ -68,7 +68,7 @@ uvm_km_get(struct uvm_object *uobj, voff_t offset, struct vm_page **pps,
 	(void)access_type;
 	(void)advice;
 	return uvm_pager_zfill_get(uobj, offset, pps, npagesp, centeridx,
-	    flags, 0, 1, "uvm_km_get");
+	    flags, 0, 1, "uvm_km_get", NULL);
 }
 
 static void
@@ -229,11 +229,6 @@ uvm_km_pgremove_dead(struct uvm_object *uobj, vm_offset_t start,
 			pg->flags |= PG_RELEASED;
 		} else {
 			pmap_page_protect(pg, VM_PROT_NONE);
-			if (is_aobj) {
-				int slot = uao_set_swslot(uobj,
-				    (size_t)pg->offset >> PAGE_SHIFT, 0);
-				(void)slot;	/* swap arrives with the pager */
-			}
 			/* take it out of the object now, free after update */
 			uvm_pageremove(pg);
 			pg->flags |= PG_BUSY;
@@ -253,6 +248,9 @@ uvm_km_pgremove_dead(struct uvm_object *uobj, vm_offset_t start,
 		for (i = 0; i < n; i++)
 			uvm_pagefree(batch[i]);
 	}
+	/* and what of the range is in swap, resident or not */
+	if (is_aobj)
+		uao_dropswap_range(uobj, (voff_t)start, (voff_t)end);
 	mutex_exit(&uobj->vmobjlock);
 }
 

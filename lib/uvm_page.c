@@ -149,6 +149,7 @@ static kmutex_t uvm_fpageqlock = PTHREAD_MUTEX_INITIALIZER;
 static struct pglist uvm_freeq[UVM_BUDDY_NORDERS];	/* (F) */
 static uint32_t uvm_freeq_mask;		/* (F) bit k: uvm_freeq[k] non-empty */
 static int uvm_free_waiters;		/* (F) threads in uvm_wait */
+static int uvm_exhausted;		/* (F) the page daemon gave up */
 
 static struct vm_page **uvm_pagehash;	/* (H) bucket heads */
 static size_t uvm_pagehash_mask;	/* (C) buckets - 1 */
@@ -660,6 +661,7 @@ uvm_resv_take(struct uvm_object *obj, voff_t off, int flags)
 static inline bool
 uvm_free_wake_locked(void)
 {
+	uvm_exhausted = 0;
 	if (KVA_LIKELY(uvm_free_waiters == 0))
 		return false;
 	uvm_free_waiters = 0;
@@ -729,6 +731,7 @@ uvm_page_init(struct vm_page *pgs, size_t npages_max)
 		TAILQ_INIT(&uvm_freeq[k]);
 	uvm_freeq_mask = 0;
 	uvm_free_waiters = 0;
+	uvm_exhausted = 0;
 	TAILQ_INIT(&uvm_page_active);
 	TAILQ_INIT(&uvm_page_inactive);
 
@@ -789,6 +792,7 @@ uvm_page_fini(void)
 		TAILQ_INIT(&uvm_freeq[k]);
 	uvm_freeq_mask = 0;
 	uvm_free_waiters = 0;
+	uvm_exhausted = 0;
 	TAILQ_INIT(&uvm_page_active);
 	TAILQ_INIT(&uvm_page_inactive);
 	vm_page_array = NULL;
@@ -951,6 +955,8 @@ uvm_pagealloc(struct uvm_object *obj, voff_t off, struct vm_anon *anon,
 	if (pg != NULL)
 		uvm_buddy_claim(pg, 1);
 	mutex_exit(&uvm_fpageqlock);
+	if (KVA_UNLIKELY(uvmexp.free < uvmexp.freemin))
+		uvm_pdaemon_kick();
 	if (pg == NULL)
 		return NULL;
 
@@ -995,6 +1001,8 @@ uvm_pglistalloc_contig(size_t npages, int flags)
 		    ((size_t)1 << order) - npages, true);
 	}
 	mutex_exit(&uvm_fpageqlock);
+	if (KVA_UNLIKELY(uvmexp.free < uvmexp.freemin))
+		uvm_pdaemon_kick();
 	if (pg == NULL)
 		return NULL;
 
@@ -1200,19 +1208,85 @@ uvm_page_unbusy(struct vm_page **pgs, int npgs)
 }
 
 /*
+ * uvm_wait_or_fail: sleep until a page can be allocated without the
+ * reserve, waking the page daemon to make one.
+ * => no locks held.  0 when one can be now (the caller retries its
+ *    allocation, and may lose the page to another thread); ENOMEM when
+ *    the daemon has found nothing left to free or page out (RAM and swap
+ *    full: uvm_pdaemon.c, section 4).
+ */
+int
+uvm_wait_or_fail(const char *wmsg)
+{
+	int error = 0;
+
+	uvm_pdaemon_kick();
+	mutex_enter(&uvm_fpageqlock);
+	while (uvmexp.free <= uvmexp.reserve_pagedaemon) {
+		if (uvm_exhausted) {
+			error = ENOMEM;
+			break;
+		}
+		uvm_free_waiters++;
+		mutex_exit(&uvm_fpageqlock);
+		uvm_pdaemon_kick();
+		mutex_enter(&uvm_fpageqlock);
+		if (uvmexp.free > uvmexp.reserve_pagedaemon || uvm_exhausted)
+			continue;
+		(void)ltsleep(&uvmexp.free, PVM, wmsg, hz / 10,
+		    &uvm_fpageqlock);
+	}
+	mutex_exit(&uvm_fpageqlock);
+	return error;
+}
+
+/*
  * uvm_wait: sleep until a page can be allocated without the reserve.
- * => no locks held.  Returns at once if one can be now; the caller
- *    retries its allocation (and may lose the page to another thread).
+ * => no locks held.  A wait that can never end (nothing left to page
+ *    out, swap full) is a panic that names the sizes, not a hang.
  */
 void
 uvm_wait(const char *wmsg)
 {
+	char why[160];
+
+	if (uvm_wait_or_fail(wmsg) == 0)
+		return;
+	uvm_pdaemon_oom_message(why, sizeof(why));
+	panic("uvm_wait(%s): %s", wmsg, why);
+}
+
+/*
+ * uvm_page_set_exhausted: the page daemon found nothing to free while
+ * threads wait: tell them (they fail or panic).  The next page freed
+ * clears it.
+ */
+void
+uvm_page_set_exhausted(void)
+{
 	mutex_enter(&uvm_fpageqlock);
-	while (uvmexp.free <= uvmexp.reserve_pagedaemon) {
-		uvm_free_waiters++;
-		(void)ltsleep(&uvmexp.free, PVM, wmsg, 0, &uvm_fpageqlock);
+	if (uvmexp.free <= uvmexp.reserve_pagedaemon) {
+		uvm_exhausted = 1;
+		uvm_free_waiters = 0;
+		mutex_exit(&uvm_fpageqlock);
+		wakeup(&uvmexp.free);
+		return;
 	}
 	mutex_exit(&uvm_fpageqlock);
+}
+
+/* uvm_pdaemon_exhausted: memory and swap are exhausted (a hint) */
+int
+uvm_pdaemon_exhausted(void)
+{
+	return __atomic_load_n(&uvm_exhausted, __ATOMIC_RELAXED);
+}
+
+/* uvm_free_waiters_count: threads sleeping for memory (a hint) */
+int
+uvm_free_waiters_count(void)
+{
+	return __atomic_load_n(&uvm_free_waiters, __ATOMIC_RELAXED);
 }
 
 /*

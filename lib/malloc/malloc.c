@@ -273,6 +273,7 @@ kma_init(void)
 		kma_small_init(large);
 		(void)pthread_atfork(kvamalloc_fork_prepare,
 		    kvamalloc_fork_parent, kvamalloc_fork_child);
+		kva_fork_threads_deferred();
 		state = 1;
 	}
 	__atomic_store_n(&kma_state, state, __ATOMIC_RELEASE);
@@ -840,4 +841,5 @@ kvamalloc_fork_child(void)
 	if (kma_state > 0)
 		kma_small_fork_child();
 	fork_unlock();
+	kva_fork_child_threads();	/* now that malloc works again */
 }

@@ -10,6 +10,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -380,4 +381,143 @@ const char *
 kva_host_getenv(const char *name)
 {
 	return getenv(name);
+}
+
+/* ------------------------------------------------------------------ */
+/* Swap files (uvm_swap.c). */
+
+#include <sys/stat.h>
+#include <sys/uio.h>
+
+/*
+ * kva_host_swap_open: open the swap file.  path NULL or "": an unlinked
+ * temporary file (O_TMPFILE, else a mkstemp name removed at once) in
+ * $TMPDIR or /tmp; otherwise path itself, created if need be.  Either
+ * way mode 0600, close-on-exec, and size bytes long (sparse).
+ * => fd, or -errno.
+ */
+int
+kva_host_swap_open(const char *path, off_t size)
+{
+	HOST_BEGIN;
+	char tmpl[KVA_PATH_MAX + 32];
+	const char *dir;
+	int fd;
+
+	host_count();
+	if (path != NULL && path[0] != '\0') {
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	} else {
+		dir = getenv("TMPDIR");
+		if (dir == NULL || dir[0] == '\0' ||
+		    strlen(dir) > KVA_PATH_MAX)
+			dir = "/tmp";
+		fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			snprintf(tmpl, sizeof(tmpl), "%s/kva-swap-XXXXXX", dir);
+			fd = mkostemp(tmpl, O_CLOEXEC);
+			if (fd >= 0)
+				(void)unlink(tmpl);
+		}
+	}
+	if (fd < 0) {
+		HOST_FAIL();
+		HOST_END();
+	}
+	if (ftruncate(fd, size) != 0) {
+		HOST_FAIL();
+		(void)close(fd);
+		HOST_END();
+	}
+	rv_ = fd;
+	HOST_END();
+}
+
+/*
+ * kva_host_swap_io: read (write == 0) or write n pages at byte offset
+ * off of fd, page i at pages[i] (direct-map addresses), with one preadv
+ * or pwritev per 64 pages; short transfers are continued.
+ * => 0, or -errno (-EIO for a read that hits the end of the file).
+ */
+int
+kva_host_swap_io(int fd, int write, void *const *pages, int n, off_t off)
+{
+	HOST_BEGIN;
+	struct iovec iov[64];
+	size_t psz = (size_t)PAGE_SIZE;
+	int i = 0;
+
+	while (i < n && rv_ == 0) {
+		int cnt = n - i < 64 ? n - i : 64;
+		size_t want = (size_t)cnt * psz, done = 0;
+
+		while (done < want) {
+			int first = (int)(done / psz), k = 0;
+			ssize_t got;
+
+			for (int j = first; j < cnt; j++, k++) {
+				size_t skip = j == first ? done % psz : 0;
+				iov[k].iov_base = (char *)pages[i + j] + skip;
+				iov[k].iov_len = psz - skip;
+			}
+			host_count();
+			got = write ? pwritev(fd, iov, k, off + (off_t)done) :
+			    preadv(fd, iov, k, off + (off_t)done);
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got <= 0) {
+				if (got < 0)
+					HOST_FAIL();
+				else
+					rv_ = -EIO;
+				break;
+			}
+			done += (size_t)got;
+		}
+		off += (off_t)want;
+		i += cnt;
+	}
+	HOST_END();
+}
+
+/*
+ * kva_host_copy_file: copy len bytes at off from fd_in to fd_out, same
+ * offset (a forked child's swap): copy_file_range, and where the host
+ * lacks it, pread and pwrite through a buffer on the stack.
+ */
+int
+kva_host_copy_file(int fd_in, int fd_out, off_t off, size_t len)
+{
+	HOST_BEGIN;
+	char buf[16384];
+	size_t done = 0;
+
+	while (done < len) {
+		loff_t in = off + (off_t)done, out = in;
+		ssize_t n;
+
+		host_count();
+		n = copy_file_range(fd_in, &in, fd_out, &out, len - done, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		done += (size_t)n;
+	}
+	while (done < len && rv_ == 0) {
+		size_t want = len - done < sizeof(buf) ? len - done : sizeof(buf);
+		ssize_t n;
+
+		host_count();
+		n = pread(fd_in, buf, want, off + (off_t)done);
+		if (n > 0)
+			n = pwrite(fd_out, buf, (size_t)n, off + (off_t)done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			rv_ = n < 0 ? -errno : -EIO;
+		else
+			done += (size_t)n;
+	}
+	HOST_END();
 }

@@ -141,5 +141,14 @@ ssize_t kva_host_write(int fd, const void *buf, size_t len);
 void    kva_host_abort(void) __attribute__((noreturn));
 uint64_t kva_host_nanotime(void);	/* CLOCK_MONOTONIC, ns */
 const char *kva_host_getenv(const char *name);
+/* the swap file: path NULL or "" = unlinked temporary file in $TMPDIR;
+ * mode 0600, size bytes.  => fd or -errno */
+int     kva_host_swap_open(const char *path, off_t size);
+/* n pages (direct-map addresses) to or from fd at byte offset off, with
+ * pwritev/preadv.  => 0 or -errno */
+int     kva_host_swap_io(int fd, int write, void *const *pages, int n,
+    off_t off);
+/* copy len bytes at off from fd_in to fd_out (same offset) */
+int     kva_host_copy_file(int fd_in, int fd_out, off_t off, size_t len);
 
 #endif /* PMAP_MD_H */

@@ -97,6 +97,7 @@ trap_diagnose(vaddr_t va, int is_write, int sig)
 	const struct vm_map *fmap = NULL;
 	struct vm_map *map = kernel_map;
 	struct vm_map_entry *entry;
+	char oom[160];
 	int found = 0;
 
 	if (map == NULL || va < vm_map_min(map) || va >= vm_map_max(map)) {
@@ -121,7 +122,10 @@ trap_diagnose(vaddr_t va, int is_write, int sig)
 		else if (found && (!UVM_ET_ISOBJ(entry) ||
 		    entry->object.uvm_obj == NULL))
 			what = "reserved, nothing mapped";
-		else if (found)
+		else if (found && uvm_pdaemon_exhausted()) {
+			uvm_pdaemon_oom_message(oom, sizeof(oom));
+			what = oom;
+		} else if (found)
 			what = "mapped, but the pager could not fill it";
 		vm_map_unlock(map);
 		if (sub == NULL)

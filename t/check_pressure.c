@@ -1,0 +1,385 @@
+/*
+ * check_pressure.c: memory pressure: the page daemon and swap.
+ *
+ * Every test boots kva with a small physmem cap and pushes more pageable
+ * memory through it than fits, so that the page daemon must page out to
+ * swap and faults must page back in.  Long cases (the 128 MiB patterns)
+ * run at a quarter of the size under valgrind.
+ */
+#include "tcommon.h"
+#include "kva_impl.h"
+#include "pmap_posix/pmap_md.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static size_t
+scaled(size_t bytes)
+{
+	return RUNNING_ON_VALGRIND ? bytes / 4 : bytes;
+}
+
+static void
+boot_opts(const char *options)
+{
+	struct kva_config cfg = { .kva = (size_t)4 << 30, .options = options };
+
+	t_install_handler();
+	ck_assert_int_eq(kva_init(&cfg), 0);
+}
+
+static void teardown(void) { kva_fini(); }
+
+/* the word the pattern puts at p: depends on the address and a seed */
+static inline uint64_t
+pat(const void *p, uint64_t seed)
+{
+	uint64_t x = (uint64_t)(uintptr_t)p ^ seed;
+
+	x ^= x >> 29;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	return x ^ (x >> 32);
+}
+
+static void
+fill(vaddr_t va, size_t len, uint64_t seed)
+{
+	for (uint64_t *p = (uint64_t *)va; p < (uint64_t *)(va + len); p++)
+		*p = pat(p, seed);
+}
+
+/* the first word that differs from the pattern, or NULL */
+static const uint64_t *
+check(vaddr_t va, size_t len, uint64_t seed)
+{
+	for (const uint64_t *p = (const uint64_t *)va;
+	    p < (const uint64_t *)(va + len); p++)
+		if (*p != pat(p, seed))
+			return p;
+	return NULL;
+}
+
+/* 128 MiB through 32 MiB: every byte comes back */
+START_TEST(test_pattern_128m)
+{
+	size_t len = scaled((size_t)128 << 20);
+	vaddr_t va;
+	long out0 = uvmexp.pgswapout, in0 = uvmexp.pgswapin;
+	const uint64_t *bad;
+
+	va = uvm_km_valloc(kernel_map, len);
+	ck_assert(va != 0);
+	fill(va, len, 1);
+	bad = check(va, len, 1);
+	ck_assert_msg(bad == NULL, "word at %p lost", (const void *)bad);
+	ck_assert_int_gt(uvmexp.pgswapout - out0, 0);
+	ck_assert_int_gt(uvmexp.pgswapin - in0, 0);
+	ck_assert_int_gt(uvmexp.pdpageouts, 0);
+	ck_assert_int_gt(uvmexp.pdwoke, 0);
+	ck_assert_int_gt(uvmexp.pdscans, 0);
+	/* clustered: more pages than pageouts */
+	ck_assert_int_gt(uvmexp.pgswapout, uvmexp.pdpageouts);
+	ck_assert_int_gt(uvmexp.swpginuse, 0);
+	uvm_km_free(kernel_map, va, len);
+	kva_drain();
+	ck_assert_int_eq(uvmexp.swpginuse, 0);
+}
+END_TEST
+
+struct worker {
+	size_t len;
+	uint64_t seed;
+	vaddr_t va;
+	const uint64_t *bad;
+};
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	fill(w->va, w->len, w->seed);
+	w->bad = check(w->va, w->len, w->seed);
+	if (w->bad == NULL)
+		w->bad = check(w->va, w->len, w->seed);	/* twice: in and out */
+	return NULL;
+}
+
+/* the same from two threads over separate ranges */
+START_TEST(test_pattern_two_threads)
+{
+	struct worker w[2];
+	pthread_t t[2];
+	long out0 = uvmexp.pgswapout;
+
+	for (int i = 0; i < 2; i++) {
+		w[i].len = scaled((size_t)64 << 20);
+		w[i].seed = (uint64_t)i + 7;
+		w[i].va = uvm_km_valloc(kernel_map, w[i].len);
+		w[i].bad = NULL;
+		ck_assert(w[i].va != 0);
+	}
+	for (int i = 0; i < 2; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, worker_main,
+		    &w[i]), 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_msg(w[i].bad == NULL, "thread %d: word at %p lost",
+		    i, (const void *)w[i].bad);
+		uvm_km_free(kernel_map, w[i].va, w[i].len);
+	}
+	kva_drain();
+	ck_assert_int_gt(uvmexp.pgswapout - out0, 0);
+	ck_assert_int_eq(uvmexp.swpginuse, 0);
+}
+END_TEST
+
+/* uvm_km_free of a partly swapped range frees its slots */
+START_TEST(test_free_partly_swapped)
+{
+	size_t len = scaled((size_t)64 << 20);
+	int inuse0 = uvmexp.swpginuse;
+	vaddr_t va = uvm_km_valloc(kernel_map, len);
+
+	ck_assert(va != 0);
+	fill(va, len, 3);
+	ck_assert_int_gt(uvmexp.swpginuse, inuse0);
+	/* some of it resident, some in swap */
+	ck_assert_int_gt(uvm.kernel_object->uo_npages, 0);
+	uvm_km_free(kernel_map, va, len);
+	kva_drain();		/* a pageout in flight frees its slots */
+	ck_assert_int_eq(uvmexp.swpginuse, inuse0);
+}
+END_TEST
+
+/* uvm_km_pgremove of swapped pages makes them read zero again */
+START_TEST(test_pgremove_swapped_zero)
+{
+	size_t len = scaled((size_t)64 << 20), half = len / 2;
+	vaddr_t va = uvm_km_valloc(kernel_map, len);
+	voff_t off;
+	int inuse;
+
+	ck_assert(va != 0);
+	fill(va, len, 4);
+	/* the first half went out first: most of it is in swap now */
+	inuse = uvmexp.swpginuse;
+	ck_assert_int_gt(inuse, 0);
+	off = (voff_t)(va - vm_map_min(kernel_map));
+	uvm_km_pgremove(uvm.kernel_object, (vm_offset_t)off,
+	    (vm_offset_t)off + half);
+	ck_assert_int_lt(uvmexp.swpginuse, inuse);
+	for (size_t i = 0; i < half; i += (size_t)PAGE_SIZE)
+		ck_assert_msg(((volatile uint64_t *)(va + i))[3] == 0,
+		    "page %zu not zero after pgremove", i / PAGE_SIZE);
+	ck_assert(check(va + half, len - half, 4) == NULL);
+	uvm_km_free(kernel_map, va, len);
+	kva_drain();
+	ck_assert_int_eq(uvmexp.swpginuse, 0);
+}
+END_TEST
+
+/* wired memory is never paged, however hard the rest is */
+START_TEST(test_wired_survives)
+{
+	size_t wlen = (size_t)4 << 20, len = scaled((size_t)96 << 20);
+	vaddr_t w = uvm_km_alloc1(kernel_map, wlen, FALSE);
+	vaddr_t va;
+	int wired0;
+
+	ck_assert(w != 0);
+	fill(w, wlen, 5);
+	wired0 = uvmexp.wired;
+	va = uvm_km_valloc(kernel_map, len);
+	ck_assert(va != 0);
+	fill(va, len, 6);
+	ck_assert(check(va, len, 6) == NULL);
+	ck_assert_int_gt(uvmexp.pgswapout, 0);
+	ck_assert_int_eq(uvmexp.wired, wired0);
+	for (size_t i = 0; i < wlen; i += (size_t)PAGE_SIZE)
+		ck_assert(pmap_extract(pmap_kernel(), w + i, NULL));
+	ck_assert(check(w, wlen, 5) == NULL);
+	uvm_km_free(kernel_map, va, len);
+	uvm_km_free(kernel_map, w, wlen);
+}
+END_TEST
+
+/* run body in a child; return its wait status and what it wrote on
+ * stderr (into err) */
+static int
+in_child(void (*body)(void), char *err, size_t errlen)
+{
+	int p[2], status;
+	pid_t pid;
+	ssize_t n, got = 0;
+
+	ck_assert_int_eq(pipe(p), 0);
+	pid = fork();
+	ck_assert(pid >= 0);
+	if (pid == 0) {
+		close(p[0]);
+		dup2(p[1], 2);
+		alarm(120);
+		body();
+		_exit(0);
+	}
+	close(p[1]);
+	while (got < (ssize_t)errlen - 1 &&
+	    (n = read(p[0], err + got, errlen - 1 - (size_t)got)) > 0)
+		got += n;
+	err[got] = '\0';
+	close(p[0]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+/* touch pageable memory until the fault fails */
+static void
+exhaust_body(void)
+{
+	size_t len = (size_t)256 << 20;
+	vaddr_t va = uvm_km_valloc(kernel_map, len);
+
+	if (va == 0)
+		_exit(3);
+	fill(va, len, 8);	/* dies before the end */
+	_exit(4);
+}
+
+static void
+expect_oom_death(const char *options)
+{
+	char err[4096];
+	int status;
+
+	kva_fini();
+	boot_opts(options);
+	status = in_child(exhaust_body, err, sizeof(err));
+	ck_assert_msg(WIFSIGNALED(status) && (WTERMSIG(status) == SIGSEGV ||
+	    WTERMSIG(status) == SIGBUS), "child status %#x, stderr: %s",
+	    status, err);
+	ck_assert_msg(strstr(err, "out of memory and swap") != NULL,
+	    "no message; stderr: %s", err);
+	ck_assert_msg(strstr(err, "physmem 16 MiB") != NULL, "no sizes: %s",
+	    err);
+}
+
+/* RAM and swap full: a clear message and the default action */
+START_TEST(test_exhaustion_message)
+{
+	expect_oom_death("physmem=16M,swapsize=16M");
+}
+END_TEST
+
+/* no swap: the same */
+START_TEST(test_no_swap_message)
+{
+	expect_oom_death("physmem=16M,swap=none");
+	ck_assert_int_eq(uvmexp.swpages, 0);
+}
+END_TEST
+
+/* swap full loses nothing already there: fill until a fault fails, give
+ * back a wired block, and read everything back */
+START_TEST(test_exhaustion_keeps_swap)
+{
+	size_t wlen = (size_t)4 << 20, len = (size_t)64 << 20, done;
+	vaddr_t w, va;
+
+	kva_fini();
+	boot_opts("physmem=16M,swapsize=16M");
+	w = uvm_km_alloc1(kernel_map, wlen, FALSE);
+	va = uvm_km_valloc(kernel_map, len);
+	ck_assert(w != 0 && va != 0);
+	for (done = 0; done < len; done += (size_t)PAGE_SIZE) {
+		if (!kva_fault((void *)(va + done), 1))
+			break;
+		fill(va + done, (size_t)PAGE_SIZE, 9);
+	}
+	ck_assert_msg(done < len, "all %zu MiB fitted", len >> 20);
+	ck_assert(uvm_pdaemon_exhausted());
+	ck_assert_int_eq(uvmexp.swpginuse, uvmexp.swpages);
+	uvm_km_free(kernel_map, w, wlen);
+	ck_assert(check(va, done, 9) == NULL);
+	uvm_km_free(kernel_map, va, len);
+	kva_drain();
+	ck_assert_int_eq(uvmexp.swpginuse, 0);
+}
+END_TEST
+
+/* a forked child has its own swap: what the parent paged out before
+ * the fork reads back in the child, and the parent's later paging does
+ * not disturb it */
+static vaddr_t fork_va;
+static size_t fork_len;
+
+static void
+fork_child_body(void)
+{
+	_exit(check(fork_va, fork_len, 10) == NULL ? 0 : 5);
+}
+
+START_TEST(test_fork_swap)
+{
+	char err[1024];
+	int status;
+
+	fork_len = scaled((size_t)64 << 20);
+	fork_va = uvm_km_valloc(kernel_map, fork_len);
+	ck_assert(fork_va != 0);
+	fill(fork_va, fork_len, 10);
+	ck_assert_int_gt(uvmexp.swpginuse, 0);
+	status = in_child(fork_child_body, err, sizeof(err));
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "child status %#x: %s", status, err);
+	ck_assert(check(fork_va, fork_len, 10) == NULL);
+	uvm_km_free(kernel_map, fork_va, fork_len);
+}
+END_TEST
+
+/* the daemon's thresholds follow the cap, and options set them */
+START_TEST(test_thresholds)
+{
+	ck_assert_int_gt(uvmexp.freemin, 0);
+	ck_assert_int_gt(uvmexp.freetarg, uvmexp.freemin);
+	kva_fini();
+	boot_opts("physmem=32M,freemin=2M,freetarg=3M");
+	ck_assert_int_eq(uvmexp.freemin, (2 << 20) / PAGE_SIZE);
+	ck_assert_int_eq(uvmexp.freetarg, (3 << 20) / PAGE_SIZE);
+}
+END_TEST
+
+static void setup32(void) { boot_opts("physmem=32M"); }
+
+/* one case per test, so that CK_RUN_CASE=name runs one */
+static void
+add(Suite *s, const char *name, const TTest *t)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_add_checked_fixture(tc, setup32, teardown);
+	tcase_set_timeout(tc, RUNNING_ON_VALGRIND ? 1200 : 180);
+	tcase_add_test(tc, t);
+	suite_add_tcase(s, tc);
+}
+
+int
+main(void)
+{
+	Suite *s = suite_create("pressure");
+
+	add(s, "thresholds", test_thresholds);
+	add(s, "pattern_128m", test_pattern_128m);
+	add(s, "two_threads", test_pattern_two_threads);
+	add(s, "free_partly_swapped", test_free_partly_swapped);
+	add(s, "pgremove_swapped_zero", test_pgremove_swapped_zero);
+	add(s, "wired_survives", test_wired_survives);
+	add(s, "fork_swap", test_fork_swap);
+	add(s, "exhaustion_keeps_swap", test_exhaustion_keeps_swap);
+	add(s, "exhaustion_message", test_exhaustion_message);
+	add(s, "no_swap_message", test_no_swap_message);
+	return t_run_suite(s);
+}

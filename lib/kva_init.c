@@ -12,7 +12,8 @@
  *      region entered as used;
  *   6. kmem_map, the submap for kernel malloc and pools;
  *   7. the trap handler (pmap_posix/trap.c);
- *   8. fork handlers (pthread_atfork, once per process; section "fork").
+ *   8. fork handlers (pthread_atfork, once per process; section "fork");
+ *   9. the background zeroer's thread (uvm_pdzero.c).
  * kva_fini undoes all of it; nothing stays behind (no mapping, no
  * descriptor, no heap block), and kva_init may run again.
  */
@@ -211,6 +212,7 @@ kva_init(const struct kva_config *cfg)
 		pthread_mutex_unlock(&kva_init_lock);
 		return -error;
 	}
+	(void)uvm_pdzero_init();
 	kva_up = 1;
 	pthread_mutex_unlock(&kva_init_lock);
 	pthread_once(&kva_atfork_once, kva_atfork_register);
@@ -232,6 +234,7 @@ kva_fini(void)
 	}
 	if (kva_params.stats)
 		kva_stats_print(2);
+	uvm_pdzero_fini();
 	trap_uninstall();
 	__atomic_store_n(&kva_up, 0, __ATOMIC_RELEASE);
 	stale_note();
@@ -256,14 +259,17 @@ kva_initialized(void)
 }
 
 /*
- * kva_drain: wait until background work is done.  All work is
- * synchronous so far: push any queued pmap changes to the host.
+ * kva_drain: wait until background work is done: push any queued pmap
+ * changes to the host, and wait for a whole pass of the background
+ * zeroer (uvm_pdzero.c), so that the counters are exact.
  */
 void
 kva_drain(void)
 {
-	if (kva_initialized())
+	if (kva_initialized()) {
 		pmap_update(pmap_kernel());
+		uvm_pdzero_drain(0);
+	}
 }
 
 /*
@@ -344,12 +350,16 @@ kva_stats_print(int fd)
 	    "kva: zeroed allocations: %ld from zero pages, %ld zeroed\n"
 	    "kva: host mappings: %ld now, %ld peak, limit %ld; "
 	    "%ld host calls\n"
-	    "kva: faults %ld, pageins %ld, swap %d/%d pages\n",
+	    "kva: faults %ld, pageins %ld, swap %d/%d pages\n"
+	    "kva: background (%s): %ld pages zeroed ahead, %ld MiB "
+	    "decommitted, %ld passes\n",
 	    uvmexp.npages, (int)pk, uvmexp.free, uvmexp.zeropages, uvmexp.wired,
 	    uvmexp.active, uvmexp.inactive, uvmexp.pga_zerohit,
 	    uvmexp.pga_zeromiss, uvmexp.hostmaps, uvmexp.hostmaps_peak,
 	    uvmexp.hostmaps_limit, uvmexp.hostcalls, uvmexp.faults,
-	    uvmexp.pageins, uvmexp.swpginuse, uvmexp.swpages);
+	    uvmexp.pageins, uvmexp.swpginuse, uvmexp.swpages,
+	    uvm_pdzero_uring() ? "io_uring" : "sync", uvmexp.pdzeroed,
+	    uvmexp.decommitted >> 20, uvmexp.pdzpasses);
 }
 
 /*
@@ -419,6 +429,7 @@ kva_fork_prepare(void)
 		return;
 	if (kva_host_pipe(fork_pipe) != 0)
 		fork_pipe[0] = fork_pipe[1] = -1;
+	uvm_pdzero_fork_prepare();	/* nothing in transit from here on */
 	fork_lock_all();
 }
 
@@ -432,6 +443,7 @@ kva_fork_parent(void)
 			kva_host_close(fork_pipe[0]);
 		}
 		fork_unlock_all();
+		uvm_pdzero_fork_parent();
 	}
 	pthread_mutex_unlock(&kva_init_lock);
 }
@@ -452,6 +464,7 @@ kva_fork_child(void)
 			kva_host_close(fork_pipe[1]);
 		}
 		fork_unlock_all();
+		uvm_pdzero_fork_child();
 	}
 	pthread_mutex_unlock(&kva_init_lock);
 }

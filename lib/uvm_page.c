@@ -1514,6 +1514,39 @@ uvm_pdz_prezeroed(void)
 }
 
 /*
+ * uvm_pdz_split_dirty: pg heads a dirty block of order k just taken off
+ * the lists; keep a part of order o that holds pages not known zero,
+ * and give the rest back with the class its pages earn.  (The class of
+ * a dirty block is only an upper bound: it may be a merge of clean
+ * pages with one dirty page.  Descending towards the dirty pages is
+ * what makes each batch of the zeroer zero something.)
+ * => the head of the part kept.
+ */
+static struct vm_page *
+uvm_pdz_split_dirty(struct vm_page *pg, unsigned k, unsigned o,
+    uint64_t tick)
+{
+	while (k > o) {
+		size_t half;
+		struct vm_page *lo = pg, *hi;
+		unsigned clo, chi;
+
+		k--;
+		half = (size_t)1 << k;
+		hi = pg + half;
+		clo = uvm_fq_range_class(pg_frame(lo), half);
+		chi = uvm_fq_range_class(pg_frame(hi), half);
+		if (clo == UVM_FQ_DIRTY || chi != UVM_FQ_DIRTY) {
+			uvm_freeq_insert(hi, k, chi, tick, true);
+		} else {
+			uvm_freeq_insert(lo, k, clo, tick, true);
+			pg = hi;
+		}
+	}
+	return pg;
+}
+
+/*
  * uvm_pdz_take_list: take blocks off list (cls, k) for the zeroer, from
  * the head (UVM_PDZ_ZERO: the most recently freed) or the tail
  * (UVM_PDZ_IDLE: the oldest, stamped no later than before).  A block
@@ -1545,7 +1578,10 @@ uvm_pdz_take_list(int what, unsigned cls, unsigned k, uint64_t before,
 			break;
 		uvm_freeq_remove(pg);
 		/* the rest stays where a later take finds it */
-		uvm_buddy_split(pg, k, o, cls, tick, what == UVM_PDZ_ZERO);
+		if (what == UVM_PDZ_ZERO)
+			pg = uvm_pdz_split_dirty(pg, k, o, tick);
+		else
+			uvm_buddy_split(pg, k, o, cls, tick, false);
 		b[*nb].frame = pg_frame(pg);
 		b[*nb].order = o;
 		b[*nb].tick = tick;

@@ -1514,32 +1514,33 @@ uvm_pdz_prezeroed(void)
 }
 
 /*
- * uvm_pdz_split_dirty: pg heads a dirty block of order k just taken off
- * the lists; keep a part of order o that holds pages not known zero,
- * and give the rest back with the class its pages earn.  (The class of
- * a dirty block is only an upper bound: it may be a merge of clean
- * pages with one dirty page.  Descending towards the dirty pages is
- * what makes each batch of the zeroer zero something.)
+ * uvm_pdz_split: pg heads a block of order k just taken off the lists
+ * for the zeroer; keep a part of order o that holds pages of a class
+ * below goal (dirty ones to zero, populated ones to punch), and give
+ * the rest back with the class its pages earn.  (A block's class is
+ * only the worst of what merged into it: a block of clean pages with
+ * one dirty page is dirty.  Descending towards the pages that need the
+ * work is what makes each batch of the zeroer do some.)
  * => the head of the part kept.
  */
 static struct vm_page *
-uvm_pdz_split_dirty(struct vm_page *pg, unsigned k, unsigned o,
-    uint64_t tick)
+uvm_pdz_split(struct vm_page *pg, unsigned k, unsigned o, unsigned goal,
+    uint64_t tick, bool head)
 {
 	while (k > o) {
 		size_t half;
-		struct vm_page *lo = pg, *hi;
+		struct vm_page *hi;
 		unsigned clo, chi;
 
 		k--;
 		half = (size_t)1 << k;
 		hi = pg + half;
-		clo = uvm_fq_range_class(pg_frame(lo), half);
+		clo = uvm_fq_range_class(pg_frame(pg), half);
 		chi = uvm_fq_range_class(pg_frame(hi), half);
-		if (clo == UVM_FQ_DIRTY || chi != UVM_FQ_DIRTY) {
-			uvm_freeq_insert(hi, k, chi, tick, true);
+		if (clo < goal || chi >= goal) {
+			uvm_freeq_insert(hi, k, chi, tick, head);
 		} else {
-			uvm_freeq_insert(lo, k, clo, tick, true);
+			uvm_freeq_insert(pg, k, clo, tick, head);
 			pg = hi;
 		}
 	}
@@ -1578,10 +1579,8 @@ uvm_pdz_take_list(int what, unsigned cls, unsigned k, uint64_t before,
 			break;
 		uvm_freeq_remove(pg);
 		/* the rest stays where a later take finds it */
-		if (what == UVM_PDZ_ZERO)
-			pg = uvm_pdz_split_dirty(pg, k, o, tick);
-		else
-			uvm_buddy_split(pg, k, o, cls, tick, false);
+		pg = uvm_pdz_split(pg, k, o, what == UVM_PDZ_ZERO ?
+		    UVM_FQ_ZERO : UVM_FQ_DECOMMIT, tick, what == UVM_PDZ_ZERO);
 		b[*nb].frame = pg_frame(pg);
 		b[*nb].order = o;
 		b[*nb].tick = tick;

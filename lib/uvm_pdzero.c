@@ -40,6 +40,9 @@
  *    host work goes to pmap_zero_run (pmap_async.c): one io_uring
  *    submission per batch, or the same system calls one by one when
  *    io_uring is not there (uring=0, valgrind, a host that refuses it).
+ *    A block is taken whole when it fits, else split towards the pages
+ *    that need the work (uvm_pdz_split), so every batch does some; a
+ *    pass ends when a batch does nothing, or after PDZ_MAXBATCHES.
  *
  * 5. The thread.  It wakes every PDZ_PERIOD_MS (the coarse clock that
  *    stamps freed blocks moves with it) and when kicked, and runs a pass:
@@ -74,6 +77,7 @@
 #define PDZ_ZERO_MAX	(((size_t)16 << 20) >> PAGE_SHIFT)	/* pages */
 #define PDZ_MAXBLK	64
 #define PDZ_MAXOPS	256
+#define PDZ_MAXBATCHES	4096	/* per pass: a bound, should all else fail */
 
 static struct {
 	pthread_mutex_t lock;
@@ -231,7 +235,7 @@ pdz_pass(int trim)
 	int complete = 1;
 
 	pthread_mutex_lock(&pdz.passlock);
-	for (;;) {
+	for (int batch = 0; batch < PDZ_MAXBATCHES; batch++) {
 		uint64_t now = pdz_now_ms();
 		int did;
 

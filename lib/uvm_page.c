@@ -35,7 +35,8 @@
  *    recently used memory is populated in the host and cache-warm.
  *
  * 4. Zero pages.  A fresh memfd page reads zero, so loaded frames start
- *    with PG_ZERO; uvmexp.zeropages counts free pages with PG_ZERO.
+ *    with PG_ZERO (and PG_DECOMMIT, section 9); uvmexp.zeropages counts
+ *    free pages with PG_ZERO.
  *    uvm_pagefree clears PG_ZERO (the contents are unknown).
  *    uvm_pagealloc(UVM_PGA_ZERO) zeroes through the direct map only when
  *    the page is not known to be zero.  Pages from uvm_pagealloc come
@@ -98,6 +99,36 @@
  *    reserved, UVM_PGA_RESERV takes an ordinary page instead.  A broken
  *    reservation's pages in use become ordinary pages.
  *
+ * 9. Classes.  Each order has three free lists, one per class: dirty
+ *    (contents unknown), zero (every page PG_ZERO, populated in the
+ *    memfd) and decommitted (every page PG_DECOMMIT: punched, reads zero,
+ *    holds no memory; fresh frames start so).  The per-page flags are
+ *    exact; a block's class (PQ_FCLASS in its head's pqflags) is the
+ *    worst that is true of all its pages, so a merge takes the worse of
+ *    the two (dirty < zero < decommitted) and a split passes it on.  A
+ *    block's head also carries in its offset the coarse tick (ms, moved
+ *    by the background zeroer) at which it was freed; a merge keeps the
+ *    later one.  uvmexp.zeropages counts free pages with PG_ZERO, and
+ *    uvm_fq_prezeroed those that are also populated.
+ *
+ *    Allocations try the classes in an order of preference: a zeroed one
+ *    (UVM_PGA_ZERO, or UVM_PGA_ZEROPREF for uvm_km_zalloc, which zeroes
+ *    through its own VA) zero, decommitted, then dirty (zeroed by the
+ *    caller then: pga_zeromiss); any other dirty first (recently freed
+ *    and populated: a free-then-alloc loop takes no host fault), then
+ *    zero, then decommitted.  Reservations are taken zero-first.
+ *
+ *    The background zeroer (uvm_pdzero.c) takes blocks off the lists
+ *    (uvm_pdz_take: dirty ones to zero, idle ones to punch).  They stay
+ *    free, PQ_FREE and counted in uvmexp.free, but are "in transit": on
+ *    no list and merged with nothing (their heads carry UVM_BUDDY_NONE),
+ *    until uvm_pdz_put gives them back with their new flags.  An
+ *    allocation that finds the lists empty while pages are in transit
+ *    sleeps (at most hz/10 at a time) until a batch comes back, rather
+ *    than failing.  As a block's class is only an upper bound, a take
+ *    splits a large block towards the pages that need the work
+ *    (uvm_pdz_split), recomputing the halves' classes from their pages.
+ *
  * Locks, in the order they are taken (kva_impl.h ranks them): object
  * lock (2), page queue lock (3), free page lock (4).  The hash stripe
  * locks are leaves, taken with at most the object lock held.
@@ -106,6 +137,7 @@
  *
  *   (F) uvm_fpageqlock: uvm_freeq, the PQ_FREE bit and buddy_order of
  *       every page, vm_page_array_n, uvmexp.free, uvmexp.zeropages,
+ *       the classes and ticks of free blocks, the pages in transit,
  *       uvm_free_waiters, the flags of free pages, and the reservations
  *       (uvm_resv, its hash and uvm_resv_partq): they are free page state.
  *   (Q) uvm_pageqlock: the paging queues, PQ_ACTIVE/PQ_INACTIVE,

@@ -34,8 +34,8 @@
  *    age.
  *
  * 4. Batches.  A batch is at most PDZ_PUNCH_MAX (64 MiB) to punch or
- *    PDZ_ZERO_MAX (16 MiB) to zero, in at most PDZ_MAXBLK blocks; the
- *    pages stay free (counted in uvmexp.free) but are in transit: an
+ *    PDZ_ZERO_MAX (4 MiB: a fork waits for the batch in flight) to
+ *    zero, in at most PDZ_MAXBLK blocks; the pages stay free (counted in uvmexp.free) but are in transit: an
  *    allocation that finds nothing else waits for them (uvm_page.c).  The
  *    host work goes to pmap_zero_run (pmap_async.c): one io_uring
  *    submission per batch, or the same system calls one by one when
@@ -74,7 +74,7 @@
 #define PDZ_PERIOD_MS	100
 #define PDZ_PREZERO_MAX	((size_t)64 << 20)		/* bytes */
 #define PDZ_PUNCH_MAX	(((size_t)64 << 20) >> PAGE_SHIFT)	/* pages */
-#define PDZ_ZERO_MAX	(((size_t)16 << 20) >> PAGE_SHIFT)	/* pages */
+#define PDZ_ZERO_MAX	(((size_t)4 << 20) >> PAGE_SHIFT)	/* pages */
 #define PDZ_MAXBLK	64
 #define PDZ_MAXOPS	256
 #define PDZ_MAXBATCHES	4096	/* per pass: a bound, should all else fail */

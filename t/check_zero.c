@@ -170,15 +170,19 @@ START_TEST(test_decommit_idle)
 {
 	size_t size = (size_t)16 << 20;
 	long dec0, before, after;
+	vm_offset_t va;
 
 	kva_fini();
 	boot(want_uring ? "uring=1,decommit=100,prezero=0" :
 	    "uring=0,decommit=100,prezero=0");
 	assert_path();
 	dec0 = uvmexp.decommitted;
-	dirty(size, 0x3c);
-	before = memfd_bytes();
+	va = uvm_km_alloc1(kernel_map, size, FALSE);
+	ck_assert(va != 0);
+	memset((void *)va, 0x3c, size);
+	before = memfd_bytes();		/* while it is in use: nothing idles */
 	ck_assert_int_ge(before, (long)size);
+	uvm_km_free(kernel_map, va, size);
 	for (int i = 0; i < 100 && uvmexp.decommitted - dec0 < (long)size; i++)
 		msleep(50);
 	kva_drain();

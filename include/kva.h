@@ -179,7 +179,9 @@ struct vm_page {
 	TAILQ_ENTRY(vm_page) listq;	/* (O) the object's memq */
 	struct vm_page *hnext;		/* (O) hash chain (object, offset) */
 	struct uvm_object *uobject;	/* (O) owner, or NULL */
-	voff_t offset;			/* (O) offset in uobject */
+	voff_t offset;			/* (O) offset in uobject; on the head
+					 * of a free block, (F) the tick (ms)
+					 * at which it was freed (uvm_page.c) */
 	paddr_t phys_addr;		/* (C) offset in physical memory */
 	uint16_t flags;			/* (O) PG_* */
 	uint16_t pqflags;		/* (Q) PQ_* */
@@ -206,6 +208,8 @@ typedef struct vm_page *vm_page_t;
 #define PG_ZERO     0x0100	/* page is known to be zero-filled */
 #define PG_POOL     0x0200	/* pool page, used through the direct map */
 #define PG_KMBLOCK  0x0400	/* first page of a uvm_km block known to valgrind */
+#define PG_DECOMMIT 0x0800	/* free page given back to the host (punched):
+				 * reads zero, holds no memory */
 
 /* page queue flags, PQ_* (queue / free lock) */
 #define PQ_FREE     0x0001
@@ -428,7 +432,9 @@ struct uvmexp {
 	long hostmaps;		/* host mappings (VMAs) the pmap holds now */
 	long hostmaps_peak;	/* the most it has held */
 	long hostmaps_limit;	/* the most it may hold */
-	long decommitted;	/* bytes given back to the host */
+	long decommitted;	/* bytes given back to the host (punched) */
+	long pdzeroed;		/* free pages zeroed ahead in the background */
+	long pdzpasses;		/* passes of the background zeroer */
 	struct uvm_object *kmem_object;	/* for kmem_map */
 	struct uvm_object *mb_object;	/* for mbuf memory */
 };

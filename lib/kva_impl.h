@@ -48,7 +48,13 @@ struct kva_params {
 	int uring;		/* 1 = use io_uring when available */
 	size_t freemin;		/* bytes; 0 = derived */
 	size_t freetarg;	/* bytes; 0 = derived */
+	long decommit;		/* ms a free page idles before it is
+				 * given back to the host; 0 = never */
+	size_t prezero;		/* bytes of free pages kept zeroed ahead;
+				 * 0 = none, KVA_PREZERO_AUTO = derived */
 };
+#define KVA_PREZERO_AUTO ((size_t)-1)
+#define KVA_DECOMMIT_DEFAULT 1000	/* ms */
 
 /*
  * kva_options_parse: parse a KVA_OPTIONS string into p.
@@ -188,6 +194,37 @@ int uvm_reserv_populated(struct uvm_object *obj, voff_t off);
 /* uvm_reserv_break_all: break every reservation, giving their free
  * frames to the free lists; returns how many were broken. */
 size_t uvm_reserv_break_all(void);
+/*
+ * The background zeroer (uvm_pdzero.c) and its side of the free lists
+ * (uvm_page.c, section 9).
+ */
+#define UVM_PGA_ZEROPREF 0x1000	/* prefer known-zero pages; zero nothing */
+struct uvm_pdz_blk {
+	size_t frame;		/* first frame of a block in transit */
+	unsigned order;		/* 2^order frames */
+	uint64_t tick;		/* when it was freed (ms) */
+};
+#define UVM_PDZ_ZERO	1	/* take: dirty blocks, to zero */
+#define UVM_PDZ_IDLE	2	/* take: idle blocks, to punch */
+#define UVM_PDZ_ZEROED	1	/* put: the pages now read zero, populated */
+#define UVM_PDZ_PUNCHED	2	/* put: punched, zero and decommitted */
+#define UVM_PDZ_FAILED	3	/* put: unchanged */
+int    uvm_pdz_take(int what, uint64_t before, size_t maxpages,
+    size_t keepzero, struct uvm_pdz_blk *b, int maxb);
+void   uvm_pdz_put(const struct uvm_pdz_blk *b, const int *result, int nb);
+size_t uvm_pdz_prezeroed(void);
+void   uvm_pdz_settick(uint64_t ms);
+/* uvm_pdzero.c: the thread */
+int  uvm_pdzero_init(void);		/* after uvm_page_init */
+void uvm_pdzero_fini(void);		/* before uvm_page_fini */
+void uvm_pdzero_drain(int trim);	/* wait for a pass; trim: punch all */
+void uvm_pdzero_fork_prepare(void);	/* quiesce (before the locks) */
+void uvm_pdzero_fork_parent(void);
+void uvm_pdzero_fork_child(void);
+void uvm_pdzero_restart(void);	/* in a forked child: start it again */
+int  uvm_pdzero_uring(void);		/* 1: io_uring in use; 0 sync */
+int  uvm_pdzero_running(void);		/* the thread is up */
+
 /* vm_page_array / frames loaded (for PHYS_TO_VM_PAGE) */
 extern struct vm_page *vm_page_array;
 extern size_t vm_page_array_n;		/* frames loaded so far */

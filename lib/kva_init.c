@@ -12,7 +12,8 @@
  *      region entered as used;
  *   6. kmem_map, the submap for kernel malloc and pools;
  *   7. the trap handler (pmap_posix/trap.c);
- *   8. fork handlers (pthread_atfork, once per process; section "fork").
+ *   8. fork handlers (pthread_atfork, once per process; section "fork");
+ *   9. the background zeroer's thread (uvm_pdzero.c).
  * kva_fini undoes all of it; nothing stays behind (no mapping, no
  * descriptor, no heap block), and kva_init may run again.
  */
@@ -213,6 +214,7 @@ kva_init(const struct kva_config *cfg)
 	}
 	if (uvm_swap_init(&p) != 0)
 		kva_params.swap[0] = '\0';
+	(void)uvm_pdzero_init();
 	kva_up = 1;
 	error = uvm_pdaemon_init();
 	if (error != 0)
@@ -238,6 +240,7 @@ kva_fini(void)
 	}
 	if (kva_params.stats)
 		kva_stats_print(2);
+	uvm_pdzero_fini();
 	uvm_pdaemon_fini();
 	trap_uninstall();
 	__atomic_store_n(&kva_up, 0, __ATOMIC_RELEASE);
@@ -266,7 +269,8 @@ kva_initialized(void)
 /*
  * kva_drain: wait until background work is done: pager I/O in flight
  * (the page daemon's pageouts, whose slots a free may have released),
- * and the pmap's queued changes.
+ * the pmap's queued changes, and a whole pass of the background zeroer
+ * (uvm_pdzero.c), so that the counters are exact.
  */
 void
 kva_drain(void)
@@ -275,6 +279,7 @@ kva_drain(void)
 		return;
 	uvm_swap_drain();		/* pageouts and pageins in flight */
 	pmap_update(pmap_kernel());
+	uvm_pdzero_drain(0);
 }
 
 /*
@@ -355,12 +360,16 @@ kva_stats_print(int fd)
 	    "kva: zeroed allocations: %ld from zero pages, %ld zeroed\n"
 	    "kva: host mappings: %ld now, %ld peak, limit %ld; "
 	    "%ld host calls\n"
-	    "kva: faults %ld, pageins %ld, swap %d/%d pages\n",
+	    "kva: faults %ld, pageins %ld, swap %d/%d pages\n"
+	    "kva: background (%s): %ld pages zeroed ahead, %ld MiB "
+	    "decommitted, %ld passes\n",
 	    uvmexp.npages, (int)pk, uvmexp.free, uvmexp.zeropages, uvmexp.wired,
 	    uvmexp.active, uvmexp.inactive, uvmexp.pga_zerohit,
 	    uvmexp.pga_zeromiss, uvmexp.hostmaps, uvmexp.hostmaps_peak,
 	    uvmexp.hostmaps_limit, uvmexp.hostcalls, uvmexp.faults,
-	    uvmexp.pageins, uvmexp.swpginuse, uvmexp.swpages);
+	    uvmexp.pageins, uvmexp.swpginuse, uvmexp.swpages,
+	    uvm_pdzero_uring() ? "io_uring" : "sync", uvmexp.pdzeroed,
+	    uvmexp.decommitted >> 20, uvmexp.pdzpasses);
 }
 
 /*
@@ -439,6 +448,7 @@ kva_fork_prepare(void)
 		return;
 	if (kva_host_pipe(fork_pipe) != 0)
 		fork_pipe[0] = fork_pipe[1] = -1;
+	uvm_pdzero_fork_prepare();	/* nothing in transit from here on */
 	fork_lock_all();
 }
 
@@ -453,6 +463,7 @@ kva_fork_parent(void)
 		}
 		uvm_pdaemon_fork_parent();
 		fork_unlock_all(0);
+		uvm_pdzero_fork_parent();
 	}
 	pthread_mutex_unlock(&kva_init_lock);
 }
@@ -478,6 +489,7 @@ kva_fork_child(void)
 		}
 		uvm_pdaemon_fork_child();
 		fork_unlock_all(1);
+		uvm_pdzero_fork_child();
 	}
 	pthread_mutex_unlock(&kva_init_lock);
 	if (fork_active && !fork_threads_deferred)
@@ -496,8 +508,10 @@ kva_fork_threads_deferred(void)
 void
 kva_fork_child_threads(void)
 {
-	if (kva_initialized())
-		uvm_pdaemon_restart();
+	if (!kva_initialized())
+		return;
+	uvm_pdaemon_restart();
+	uvm_pdzero_restart();
 }
 
 static void

@@ -92,6 +92,8 @@ static const struct kva_option kva_option_table[] = {
 	OPT_BOOL("uring", uring),	/* io_uring for zeroing/decommit */
 	OPT_SIZE("freemin", freemin),	/* page daemon wakes below this */
 	OPT_SIZE("freetarg", freetarg),	/* and frees until this */
+	OPT_COUNT("decommit", decommit),	/* ms idle before punching; 0 never */
+	OPT_SIZE("prezero", prezero),	/* free memory kept zeroed ahead */
 };
 #define KVA_NOPTIONS (sizeof(kva_option_table) / sizeof(kva_option_table[0]))
 
@@ -103,6 +105,8 @@ kva_params_default(struct kva_params *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->uring = 1;
+	p->decommit = KVA_DECOMMIT_DEFAULT;
+	p->prezero = KVA_PREZERO_AUTO;
 }
 
 static int

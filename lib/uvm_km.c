@@ -327,7 +327,8 @@ km_alloc_wired(vm_map_t map, struct uvm_object *obj, vsize_t size, int flags,
 		}
 		mutex_exit(&obj->vmobjlock);
 
-		run = uvm_pglistalloc_contig(n, 0);
+		/* zeroit: known-zero pages first (uvm_page.c, section 9) */
+		run = uvm_pglistalloc_contig(n, zeroit ? UVM_PGA_ZEROPREF : 0);
 		if (run == NULL && n > 1) {
 			want = n / 2;		/* try smaller runs */
 			continue;

@@ -35,7 +35,8 @@
  *    recently used memory is populated in the host and cache-warm.
  *
  * 4. Zero pages.  A fresh memfd page reads zero, so loaded frames start
- *    with PG_ZERO; uvmexp.zeropages counts free pages with PG_ZERO.
+ *    with PG_ZERO (and PG_DECOMMIT, section 9); uvmexp.zeropages counts
+ *    free pages with PG_ZERO.
  *    uvm_pagefree clears PG_ZERO (the contents are unknown).
  *    uvm_pagealloc(UVM_PGA_ZERO) zeroes through the direct map only when
  *    the page is not known to be zero.  Pages from uvm_pagealloc come
@@ -98,6 +99,36 @@
  *    reserved, UVM_PGA_RESERV takes an ordinary page instead.  A broken
  *    reservation's pages in use become ordinary pages.
  *
+ * 9. Classes.  Each order has three free lists, one per class: dirty
+ *    (contents unknown), zero (every page PG_ZERO, populated in the
+ *    memfd) and decommitted (every page PG_DECOMMIT: punched, reads zero,
+ *    holds no memory; fresh frames start so).  The per-page flags are
+ *    exact; a block's class (PQ_FCLASS in its head's pqflags) is the
+ *    worst that is true of all its pages, so a merge takes the worse of
+ *    the two (dirty < zero < decommitted) and a split passes it on.  A
+ *    block's head also carries in its offset the coarse tick (ms, moved
+ *    by the background zeroer) at which it was freed; a merge keeps the
+ *    later one.  uvmexp.zeropages counts free pages with PG_ZERO, and
+ *    uvm_fq_prezeroed those that are also populated.
+ *
+ *    Allocations try the classes in an order of preference: a zeroed one
+ *    (UVM_PGA_ZERO, or UVM_PGA_ZEROPREF for uvm_km_zalloc, which zeroes
+ *    through its own VA) zero, decommitted, then dirty (zeroed by the
+ *    caller then: pga_zeromiss); any other dirty first (recently freed
+ *    and populated: a free-then-alloc loop takes no host fault), then
+ *    zero, then decommitted.  Reservations are taken zero-first.
+ *
+ *    The background zeroer (uvm_pdzero.c) takes blocks off the lists
+ *    (uvm_pdz_take: dirty ones to zero, idle ones to punch).  They stay
+ *    free, PQ_FREE and counted in uvmexp.free, but are "in transit": on
+ *    no list and merged with nothing (their heads carry UVM_BUDDY_NONE),
+ *    until uvm_pdz_put gives them back with their new flags.  An
+ *    allocation that finds the lists empty while pages are in transit
+ *    sleeps (at most hz/10 at a time) until a batch comes back, rather
+ *    than failing.  As a block's class is only an upper bound, a take
+ *    splits a large block towards the pages that need the work
+ *    (uvm_pdz_split), recomputing the halves' classes from their pages.
+ *
  * Locks, in the order they are taken (kva_impl.h ranks them): object
  * lock (2), page queue lock (3), free page lock (4).  The hash stripe
  * locks are leaves, taken with at most the object lock held.
@@ -106,6 +137,7 @@
  *
  *   (F) uvm_fpageqlock: uvm_freeq, the PQ_FREE bit and buddy_order of
  *       every page, vm_page_array_n, uvmexp.free, uvmexp.zeropages,
+ *       the classes and ticks of free blocks, the pages in transit,
  *       uvm_free_waiters, the flags of free pages, and the reservations
  *       (uvm_resv, its hash and uvm_resv_partq): they are free page state.
  *   (Q) uvm_pageqlock: the paging queues, PQ_ACTIVE/PQ_INACTIVE,
@@ -146,10 +178,37 @@ struct pglist uvm_page_active;		/* (Q) */
 struct pglist uvm_page_inactive;	/* (Q) */
 
 static kmutex_t uvm_fpageqlock = PTHREAD_MUTEX_INITIALIZER;
-static struct pglist uvm_freeq[UVM_BUDDY_NORDERS];	/* (F) */
-static uint32_t uvm_freeq_mask;		/* (F) bit k: uvm_freeq[k] non-empty */
 static int uvm_free_waiters;		/* (F) threads in uvm_wait */
 static int uvm_exhausted;		/* (F) the page daemon gave up */
+
+/*
+ * Free-list classes (section 9).  A free block's class is kept in its
+ * head's pqflags (PQ_FCLASS), its free tick in the head's offset.
+ */
+#define UVM_FQ_DIRTY	0	/* contents unknown */
+#define UVM_FQ_ZERO	1	/* every page PG_ZERO */
+#define UVM_FQ_DECOMMIT	2	/* every page PG_DECOMMIT (and PG_ZERO) */
+#define UVM_FQ_NCLASS	3
+#define PQ_FCLASS_SHIFT	8
+#define PQ_FCLASS	(0x3 << PQ_FCLASS_SHIFT)	/* free head's class */
+
+static struct pglist uvm_freeq[UVM_FQ_NCLASS][UVM_BUDDY_NORDERS]; /* (F) */
+static uint32_t uvm_freeq_mask[UVM_FQ_NCLASS];	/* (F) bit k: list k non-empty */
+static size_t uvm_freeq_npages[UVM_FQ_NCLASS];	/* (F) pages on each class */
+static size_t uvm_fq_prezeroed;		/* (F) free pages PG_ZERO, not
+					 * PG_DECOMMIT: zero and populated */
+static size_t uvm_fq_transit;		/* (F) free pages taken off the lists
+					 * by the background zeroer */
+static int uvm_fq_transit_waiters;	/* (F) allocations waiting for them */
+static uint64_t uvm_fq_now;		/* the coarse clock, ms (relaxed) */
+
+/* allocation preferences: the classes in the order they are tried */
+#define UVM_FQ_PREF_DIRTY 0
+#define UVM_FQ_PREF_ZERO  1
+static const uint8_t uvm_fq_pref[2][UVM_FQ_NCLASS] = {
+	{ UVM_FQ_DIRTY, UVM_FQ_ZERO, UVM_FQ_DECOMMIT },
+	{ UVM_FQ_ZERO, UVM_FQ_DECOMMIT, UVM_FQ_DIRTY },
+};
 
 static struct vm_page **uvm_pagehash;	/* (H) bucket heads */
 static size_t uvm_pagehash_mask;	/* (C) buckets - 1 */
@@ -208,52 +267,109 @@ frame_pa(size_t frame)
 /* ------------------------------------------------------------------ */
 /* The buddy allocator.  Everything in this section runs with (F) held. */
 
-/* uvm_freeq_insert: put the free block of 2^order frames at pg on its list. */
+/* uvm_fq_tick: the coarse clock, for stamping freed blocks */
+static inline uint64_t
+uvm_fq_tick(void)
+{
+	return __atomic_load_n(&uvm_fq_now, __ATOMIC_RELAXED);
+}
+
+/* uvm_fq_class: the class of the free block headed by pg */
+static inline unsigned
+uvm_fq_class(const struct vm_page *pg)
+{
+	return (pg->pqflags & PQ_FCLASS) >> PQ_FCLASS_SHIFT;
+}
+
+/*
+ * uvm_freeq_insert: put the free block of 2^order frames at pg on the
+ * list of its order and class cls, stamped with tick.
+ */
 static inline void
-uvm_freeq_insert(struct vm_page *pg, unsigned order, bool head)
+uvm_freeq_insert(struct vm_page *pg, unsigned order, unsigned cls,
+    uint64_t tick, bool head)
 {
 	pg->buddy_order = (uint8_t)order;
+	pg->pqflags = (uint16_t)((pg->pqflags & ~PQ_FCLASS) |
+	    (cls << PQ_FCLASS_SHIFT));
+	pg->offset = (voff_t)tick;
 	if (head)
-		TAILQ_INSERT_HEAD(&uvm_freeq[order], pg, pageq);
+		TAILQ_INSERT_HEAD(&uvm_freeq[cls][order], pg, pageq);
 	else
-		TAILQ_INSERT_TAIL(&uvm_freeq[order], pg, pageq);
-	uvm_freeq_mask |= 1u << order;
+		TAILQ_INSERT_TAIL(&uvm_freeq[cls][order], pg, pageq);
+	uvm_freeq_mask[cls] |= 1u << order;
+	uvm_freeq_npages[cls] += (size_t)1 << order;
 }
 
 /* uvm_freeq_remove: take the free block at pg off its list. */
 static inline void
 uvm_freeq_remove(struct vm_page *pg)
 {
-	unsigned order = pg->buddy_order;
+	unsigned order = pg->buddy_order, cls = uvm_fq_class(pg);
 
-	TAILQ_REMOVE(&uvm_freeq[order], pg, pageq);
-	if (TAILQ_EMPTY(&uvm_freeq[order]))
-		uvm_freeq_mask &= ~(1u << order);
+	TAILQ_REMOVE(&uvm_freeq[cls][order], pg, pageq);
+	if (TAILQ_EMPTY(&uvm_freeq[cls][order]))
+		uvm_freeq_mask[cls] &= ~(1u << order);
+	uvm_freeq_npages[cls] -= (size_t)1 << order;
 	pg->buddy_order = UVM_BUDDY_NONE;
+	pg->pqflags &= (uint16_t)~PQ_FCLASS;
+	pg->offset = 0;
+}
+
+/*
+ * uvm_fq_range_class: the class that frames [frame, frame + n) earn
+ * from their own flags: dirty if any is not known zero, decommitted if
+ * all are punched, else zero.
+ */
+static unsigned
+uvm_fq_range_class(size_t frame, size_t n)
+{
+	unsigned cls = UVM_FQ_DECOMMIT;
+
+	for (size_t i = 0; i < n; i++) {
+		uint16_t f = vm_page_array[frame + i].flags;
+
+		if ((f & PG_ZERO) == 0)
+			return UVM_FQ_DIRTY;
+		if ((f & PG_DECOMMIT) == 0)
+			cls = UVM_FQ_ZERO;
+	}
+	return cls;
 }
 
 /*
  * uvm_buddy_free: give the block of 2^order frames at frame back,
  * merging it with its buddies.  Its pages already carry PQ_FREE and
- * UVM_BUDDY_NONE.
+ * UVM_BUDDY_NONE; cls is a class true of all of them.  A merged block
+ * takes the worse class of the two (dirty < zero < decommitted: the
+ * one still true of every page) and the later tick.
  */
 static void
-uvm_buddy_free(size_t frame, unsigned order, bool head)
+uvm_buddy_free(size_t frame, unsigned order, unsigned cls, uint64_t tick,
+    bool head)
 {
 	while (order < UVM_BUDDY_MAXORDER) {
 		size_t buddy = frame ^ ((size_t)1 << order);
 		struct vm_page *bpg;
+		unsigned bcls;
+		uint64_t btick;
 
 		if (buddy >= vm_page_array_n)
 			break;
 		bpg = &vm_page_array[buddy];
 		if ((bpg->pqflags & PQ_FREE) == 0 || bpg->buddy_order != order)
 			break;
+		bcls = uvm_fq_class(bpg);
+		btick = (uint64_t)bpg->offset;
 		uvm_freeq_remove(bpg);
+		if (bcls < cls)
+			cls = bcls;
+		if (btick > tick)
+			tick = btick;
 		frame &= ~((size_t)1 << order);
 		order++;
 	}
-	uvm_freeq_insert(&vm_page_array[frame], order, head);
+	uvm_freeq_insert(&vm_page_array[frame], order, cls, tick, head);
 }
 
 /*
@@ -261,7 +377,8 @@ uvm_buddy_free(size_t frame, unsigned order, bool head)
  * largest aligned blocks that tile it, merging each with its buddies.
  */
 static void
-uvm_buddy_free_range(size_t frame, size_t n, bool head)
+uvm_buddy_free_range(size_t frame, size_t n, unsigned cls, uint64_t tick,
+    bool head)
 {
 	while (n > 0) {
 		unsigned order = 0;
@@ -270,36 +387,59 @@ uvm_buddy_free_range(size_t frame, size_t n, bool head)
 		    (frame & ((size_t)1 << order)) == 0 &&
 		    ((size_t)2 << order) <= n)
 			order++;
-		uvm_buddy_free(frame, order, head);
+		uvm_buddy_free(frame, order, cls, tick, head);
 		frame += (size_t)1 << order;
 		n -= (size_t)1 << order;
 	}
 }
 
 /*
- * uvm_buddy_take: take a block of 2^order frames off the free lists.
- * The first block of the lowest order that has one is split; the upper
- * halves go to the head of their lists, so the frames after the block
- * are the next to be handed out.
- * => returns the first page, still marked PQ_FREE, or NULL.
+ * uvm_buddy_split: pg heads a block of order k just taken off the lists;
+ * keep its first 2^order frames and give the upper halves back with the
+ * block's class and tick.
  */
-static struct vm_page *
-uvm_buddy_take(unsigned order)
+static void
+uvm_buddy_split(struct vm_page *pg, unsigned k, unsigned order,
+    unsigned cls, uint64_t tick, bool head)
 {
-	uint32_t avail = uvm_freeq_mask >> order;
-	struct vm_page *pg;
-	unsigned k;
-
-	if (avail == 0)
-		return NULL;
-	k = order + (unsigned)__builtin_ctz(avail);
-	pg = TAILQ_FIRST(&uvm_freeq[k]);
-	uvm_freeq_remove(pg);
 	while (k > order) {
 		k--;
-		uvm_freeq_insert(pg + ((size_t)1 << k), k, true);
+		uvm_freeq_insert(pg + ((size_t)1 << k), k, cls, tick, head);
 	}
-	return pg;
+}
+
+/*
+ * uvm_buddy_take: take a block of 2^order frames off the free lists.
+ * The classes are tried in the order of preference pref; in a class,
+ * the first block of the lowest order that has one is split; the upper
+ * halves go to the head of their lists, so the frames after the block
+ * are the next to be handed out.
+ * => returns the first page, still marked PQ_FREE, or NULL; *clsp and
+ *    *tickp (if not NULL) say what the block was.
+ */
+static struct vm_page *
+uvm_buddy_take(unsigned order, int pref, unsigned *clsp, uint64_t *tickp)
+{
+	for (int i = 0; i < UVM_FQ_NCLASS; i++) {
+		unsigned cls = uvm_fq_pref[pref][i], k;
+		uint32_t avail = uvm_freeq_mask[cls] >> order;
+		struct vm_page *pg;
+		uint64_t tick;
+
+		if (avail == 0)
+			continue;
+		k = order + (unsigned)__builtin_ctz(avail);
+		pg = TAILQ_FIRST(&uvm_freeq[cls][k]);
+		tick = (uint64_t)pg->offset;
+		uvm_freeq_remove(pg);
+		uvm_buddy_split(pg, k, order, cls, tick, true);
+		if (clsp != NULL)
+			*clsp = cls;
+		if (tickp != NULL)
+			*tickp = tick;
+		return pg;
+	}
+	return NULL;
 }
 
 /*
@@ -309,13 +449,19 @@ static void
 uvm_buddy_claim(struct vm_page *pg, size_t n)
 {
 	int zero = 0;
+	size_t prezeroed = 0;
 
 	for (size_t i = 0; i < n; i++) {
+		uint16_t f = pg[i].flags;
+
 		pg[i].pqflags &= (uint16_t)~PQ_FREE;
-		zero += (pg[i].flags & PG_ZERO) != 0;
+		zero += (f & PG_ZERO) != 0;
+		prezeroed += (f & (PG_ZERO | PG_DECOMMIT)) == PG_ZERO;
+		pg[i].flags = (uint16_t)(f & ~PG_DECOMMIT);
 	}
 	uvmexp.free -= (int)n;
 	uvmexp.zeropages -= zero;
+	uvm_fq_prezeroed -= prezeroed;
 }
 
 /*
@@ -333,13 +479,14 @@ uvm_page_physload_locked(size_t first, size_t n)
 
 		memset(pg, 0, sizeof(*pg));
 		pg->phys_addr = frame_pa(i);
-		pg->flags = PG_ZERO;		/* fresh memfd pages read zero */
+		/* fresh memfd pages are holes: they read zero */
+		pg->flags = PG_ZERO | PG_DECOMMIT;
 		pg->pqflags = PQ_FREE;
 		pg->buddy_order = UVM_BUDDY_NONE;
 	}
 	__atomic_store_n(&vm_page_array_n, first + n, __ATOMIC_RELEASE);
 	uvmexp.zeropages += (int)n;
-	uvm_buddy_free_range(first, n, false);
+	uvm_buddy_free_range(first, n, UVM_FQ_DECOMMIT, 0, false);
 }
 
 /*
@@ -459,7 +606,8 @@ uvm_resv_create(struct uvm_object *obj, uint64_t chunk)
 	struct uvm_resv *r;
 	size_t b;
 
-	while ((pg = uvm_buddy_take(uvm_resv_order)) == NULL) {
+	while ((pg = uvm_buddy_take(uvm_resv_order, UVM_FQ_PREF_ZERO, NULL,
+	    NULL)) == NULL) {
 		if (!uvm_page_grow_locked())
 			return NULL;
 	}
@@ -523,7 +671,9 @@ uvm_resv_break(struct uvm_resv *r)
 			j++;
 		if (j > i) {
 			/* cold frames: to the tail of their lists */
-			uvm_buddy_free_range(first + i, j - i, false);
+			uvm_buddy_free_range(first + i, j - i,
+			    uvm_fq_range_class(first + i, j - i), uvm_fq_tick(),
+			    false);
 			freed += j - i;
 			i = j;
 		} else {
@@ -564,7 +714,9 @@ uvm_resv_depopulate(struct uvm_resv *r, size_t frame)
 		return;
 	}
 	uvm_resv_unlink(r);
-	uvm_buddy_free(uvm_resv_first(r), uvm_resv_order, true);
+	uvm_buddy_free(uvm_resv_first(r), uvm_resv_order,
+	    uvm_fq_range_class(uvm_resv_first(r), uvm_resv_pages()),
+	    uvm_fq_tick(), true);
 }
 
 /*
@@ -576,7 +728,8 @@ static void
 uvm_page_free_range(size_t frame, size_t n)
 {
 	if (uvm_resv == NULL) {
-		uvm_buddy_free_range(frame, n, true);
+		uvm_buddy_free_range(frame, n, UVM_FQ_DIRTY, uvm_fq_tick(),
+		    true);
 		return;
 	}
 	while (n > 0) {
@@ -585,7 +738,8 @@ uvm_page_free_range(size_t frame, size_t n)
 		struct uvm_resv *r = uvm_resv_of(frame);
 
 		if (r == NULL) {
-			uvm_buddy_free_range(frame, len, true);
+			uvm_buddy_free_range(frame, len, UVM_FQ_DIRTY,
+			    uvm_fq_tick(), true);
 		} else {
 			for (size_t i = 0; i < len; i++)
 				uvm_resv_depopulate(r, frame + i);
@@ -605,23 +759,41 @@ uvm_page_reserve_ok(size_t npages, int flags)
 	    (size_t)uvmexp.free >= npages + (size_t)uvmexp.reserve_pagedaemon;
 }
 
+/* uvm_page_pref: the class preference of an allocation (section 9) */
+static inline int
+uvm_page_pref(int flags)
+{
+	return (flags & (UVM_PGA_ZERO | UVM_PGA_ZEROPREF)) ?
+	    UVM_FQ_PREF_ZERO : UVM_FQ_PREF_DIRTY;
+}
+
 /*
  * uvm_page_take: take 2^order frames off the free lists, growing
- * physical memory, then breaking reservations, if need be.
- * => (F) held.  NULL if the reserve or physical memory forbids it.
+ * physical memory, then breaking reservations, if need be.  When only
+ * the background zeroer's pages in transit are left, wait for them
+ * (they come back within one batch).
+ * => (F) held (dropped and retaken while waiting).  NULL if the
+ *    reserve or physical memory forbids it.  *clsp: the block's class.
  */
 static struct vm_page *
-uvm_page_take(unsigned order, size_t npages, int flags)
+uvm_page_take(unsigned order, size_t npages, int flags, unsigned *clsp)
 {
 	struct vm_page *pg;
 
-	if (!uvm_page_reserve_ok(npages, flags))
-		return NULL;
-	while ((pg = uvm_buddy_take(order)) == NULL) {
-		if (!uvm_page_grow_locked() && !uvm_resv_break_one())
+	for (;;) {
+		if (!uvm_page_reserve_ok(npages, flags))
 			return NULL;
+		pg = uvm_buddy_take(order, uvm_page_pref(flags), clsp, NULL);
+		if (pg != NULL)
+			return pg;
+		if (uvm_page_grow_locked() || uvm_resv_break_one())
+			continue;
+		if (uvm_fq_transit == 0)
+			return NULL;
+		uvm_fq_transit_waiters++;
+		(void)ltsleep(&uvm_fq_transit, PVM, "pdztransit", hz / 10,
+		    &uvm_fpageqlock);
 	}
-	return pg;
 }
 
 /*
@@ -636,7 +808,7 @@ uvm_resv_take(struct uvm_object *obj, voff_t off, int flags)
 	uint64_t chunk;
 
 	if (uvm_resv == NULL || off < 0 || !uvm_page_reserve_ok(1, flags))
-		return uvm_page_take(0, 1, flags);
+		return uvm_page_take(0, 1, flags, NULL);
 	chunk = (uint64_t)off >> UVM_RESV_SHIFT;
 	if ((r = uvm_resv_lookup(obj, chunk)) == NULL)
 		r = uvm_resv_create(obj, chunk);
@@ -650,7 +822,7 @@ uvm_resv_take(struct uvm_object *obj, voff_t off, int flags)
 			return pg;
 		}
 	}
-	return uvm_page_take(0, 1, flags);
+	return uvm_page_take(0, 1, flags, NULL);
 }
 
 /*
@@ -670,6 +842,21 @@ uvm_free_wake_locked(void)
 
 /* ------------------------------------------------------------------ */
 /* Set up and tear down. */
+
+/* uvm_fq_reset: empty free lists of every class */
+static void
+uvm_fq_reset(void)
+{
+	for (int c = 0; c < UVM_FQ_NCLASS; c++) {
+		for (int k = 0; k < UVM_BUDDY_NORDERS; k++)
+			TAILQ_INIT(&uvm_freeq[c][k]);
+		uvm_freeq_mask[c] = 0;
+		uvm_freeq_npages[c] = 0;
+	}
+	uvm_fq_prezeroed = 0;
+	uvm_fq_transit = 0;
+	uvm_fq_transit_waiters = 0;
+}
 
 /*
  * uvm_resv_init: the reservation slots and hash for npages_max frames,
@@ -727,9 +914,7 @@ uvm_page_init(struct vm_page *pgs, size_t npages_max)
 	mutex_init(&uvm_fpageqlock);
 	for (int i = 0; i < UVM_PAGEHASH_NLOCKS; i++)
 		mutex_init(&uvm_pagehash_locks[i].lock);
-	for (int k = 0; k < UVM_BUDDY_NORDERS; k++)
-		TAILQ_INIT(&uvm_freeq[k]);
-	uvm_freeq_mask = 0;
+	uvm_fq_reset();
 	uvm_free_waiters = 0;
 	uvm_exhausted = 0;
 	TAILQ_INIT(&uvm_page_active);
@@ -788,9 +973,7 @@ uvm_page_fini(void)
 	mutex_destroy(&uvm_fpageqlock);
 	for (int i = 0; i < UVM_PAGEHASH_NLOCKS; i++)
 		mutex_destroy(&uvm_pagehash_locks[i].lock);
-	for (int k = 0; k < UVM_BUDDY_NORDERS; k++)
-		TAILQ_INIT(&uvm_freeq[k]);
-	uvm_freeq_mask = 0;
+	uvm_fq_reset();
 	uvm_free_waiters = 0;
 	uvm_exhausted = 0;
 	TAILQ_INIT(&uvm_page_active);
@@ -951,7 +1134,7 @@ uvm_pagealloc(struct uvm_object *obj, voff_t off, struct vm_anon *anon,
 	if (KVA_UNLIKELY(flags & UVM_PGA_RESERV) && obj != NULL)
 		pg = uvm_resv_take(obj, off, flags);
 	else
-		pg = uvm_page_take(0, 1, flags);
+		pg = uvm_page_take(0, 1, flags, NULL);
 	if (pg != NULL)
 		uvm_buddy_claim(pg, 1);
 	mutex_exit(&uvm_fpageqlock);
@@ -986,7 +1169,7 @@ struct vm_page *
 uvm_pglistalloc_contig(size_t npages, int flags)
 {
 	struct vm_page *pg;
-	unsigned order = 0;
+	unsigned order = 0, cls = UVM_FQ_DIRTY;
 
 	if (npages == 0 || npages > ((size_t)1 << UVM_BUDDY_MAXORDER) ||
 	    vm_page_array == NULL)
@@ -994,11 +1177,11 @@ uvm_pglistalloc_contig(size_t npages, int flags)
 	while (((size_t)1 << order) < npages)
 		order++;
 	mutex_enter(&uvm_fpageqlock);
-	pg = uvm_page_take(order, npages, flags);
+	pg = uvm_page_take(order, npages, flags, &cls);
 	if (pg != NULL) {
 		uvm_buddy_claim(pg, npages);
 		uvm_buddy_free_range(pg_frame(pg) + npages,
-		    ((size_t)1 << order) - npages, true);
+		    ((size_t)1 << order) - npages, cls, uvm_fq_tick(), true);
 	}
 	mutex_exit(&uvm_fpageqlock);
 	if (KVA_UNLIKELY(uvmexp.free < uvmexp.freemin))
@@ -1096,7 +1279,8 @@ uvm_pagefree(struct vm_page *pg)
 	if (KVA_UNLIKELY((r = uvm_resv_of(pg_frame(pg))) != NULL))
 		uvm_resv_depopulate(r, pg_frame(pg));
 	else
-		uvm_buddy_free(pg_frame(pg), 0, true);
+		uvm_buddy_free(pg_frame(pg), 0, UVM_FQ_DIRTY, uvm_fq_tick(),
+		    true);
 	uvmexp.free++;
 	wake = uvm_free_wake_locked();
 	mutex_exit(&uvm_fpageqlock);
@@ -1416,6 +1600,198 @@ uvm_pageunwire(struct vm_page *pg)
 }
 
 /* ------------------------------------------------------------------ */
+/* The background zeroer's side of the free lists (section 9). */
+
+/* how many blocks a take looks at, per list, before it gives up */
+#define UVM_PDZ_SCAN	64
+
+/* uvm_pdz_settick: the coarse clock moves on (the zeroer's thread) */
+void
+uvm_pdz_settick(uint64_t ms)
+{
+	__atomic_store_n(&uvm_fq_now, ms, __ATOMIC_RELAXED);
+}
+
+/* uvm_pdz_prezeroed: free pages zero and populated (a hint) */
+size_t
+uvm_pdz_prezeroed(void)
+{
+	return __atomic_load_n(&uvm_fq_prezeroed, __ATOMIC_RELAXED);
+}
+
+/*
+ * uvm_pdz_split: pg heads a block of order k just taken off the lists
+ * for the zeroer; keep a part of order o that holds pages of a class
+ * below goal (dirty ones to zero, populated ones to punch), and give
+ * the rest back with the class its pages earn.  (A block's class is
+ * only the worst of what merged into it: a block of clean pages with
+ * one dirty page is dirty.  Descending towards the pages that need the
+ * work is what makes each batch of the zeroer do some.)
+ * => the head of the part kept.
+ */
+static struct vm_page *
+uvm_pdz_split(struct vm_page *pg, unsigned k, unsigned o, unsigned goal,
+    uint64_t tick, bool head)
+{
+	while (k > o) {
+		size_t half;
+		struct vm_page *hi;
+		unsigned clo, chi;
+
+		k--;
+		half = (size_t)1 << k;
+		hi = pg + half;
+		clo = uvm_fq_range_class(pg_frame(pg), half);
+		chi = uvm_fq_range_class(pg_frame(hi), half);
+		if (clo < goal || chi >= goal) {
+			uvm_freeq_insert(hi, k, chi, tick, head);
+		} else {
+			uvm_freeq_insert(pg, k, clo, tick, head);
+			pg = hi;
+		}
+	}
+	return pg;
+}
+
+/*
+ * uvm_pdz_take_list: take blocks off list (cls, k) for the zeroer, from
+ * the head (UVM_PDZ_ZERO: the most recently freed) or the tail
+ * (UVM_PDZ_IDLE: the oldest, stamped no later than before).  A block
+ * larger than the room left is split and only its first part taken.
+ * => (F) held.  Returns the pages taken; *nb and *roomp move on.
+ */
+static size_t
+uvm_pdz_take_list(int what, unsigned cls, unsigned k, uint64_t before,
+    size_t *roomp, struct uvm_pdz_blk *b, int maxb, int *nb)
+{
+	struct vm_page *pg, *next;
+	size_t got = 0;
+	int scanned = 0;
+
+	pg = what == UVM_PDZ_ZERO ? TAILQ_FIRST(&uvm_freeq[cls][k]) :
+	    TAILQ_LAST(&uvm_freeq[cls][k], pglist);
+	for (; pg != NULL && *nb < maxb && *roomp > 0 &&
+	    scanned < UVM_PDZ_SCAN; pg = next, scanned++) {
+		unsigned o = k;
+		uint64_t tick = (uint64_t)pg->offset;
+
+		next = what == UVM_PDZ_ZERO ? TAILQ_NEXT(pg, pageq) :
+		    TAILQ_PREV(pg, pglist, pageq);
+		if (what == UVM_PDZ_IDLE && tick > before)
+			continue;
+		while (o > 0 && ((size_t)1 << o) > *roomp)
+			o--;
+		if (((size_t)1 << o) > *roomp)
+			break;
+		uvm_freeq_remove(pg);
+		/* the rest stays where a later take finds it */
+		pg = uvm_pdz_split(pg, k, o, what == UVM_PDZ_ZERO ?
+		    UVM_FQ_ZERO : UVM_FQ_DECOMMIT, tick, what == UVM_PDZ_ZERO);
+		b[*nb].frame = pg_frame(pg);
+		b[*nb].order = o;
+		b[*nb].tick = tick;
+		(*nb)++;
+		got += (size_t)1 << o;
+		*roomp -= (size_t)1 << o;
+		uvm_fq_transit += (size_t)1 << o;
+	}
+	return got;
+}
+
+/*
+ * uvm_pdz_take: take free blocks off the lists for the background
+ * zeroer; they stay free (PQ_FREE, counted in uvmexp.free) but are in
+ * transit: on no list, merged with nothing, until uvm_pdz_put.
+ * => what: UVM_PDZ_ZERO takes dirty blocks, most recently freed first,
+ *    to zero them; UVM_PDZ_IDLE takes blocks freed no later than tick
+ *    before, oldest first, to punch them: dirty ones, and zero ones
+ *    while more than keepzero pages are zero and populated.
+ * => at most maxpages pages in at most maxb blocks, larger blocks first.
+ * => free lock not held.  Returns the number of blocks in b.
+ */
+int
+uvm_pdz_take(int what, uint64_t before, size_t maxpages, size_t keepzero,
+    struct uvm_pdz_blk *b, int maxb)
+{
+	size_t left = maxpages;
+	int nb = 0;
+
+	mutex_enter(&uvm_fpageqlock);
+	for (unsigned c = UVM_FQ_DIRTY; c <= UVM_FQ_ZERO; c++) {
+		size_t room = left;
+
+		if (c == UVM_FQ_ZERO) {
+			if (what != UVM_PDZ_IDLE || uvm_fq_prezeroed <= keepzero)
+				break;
+			if (uvm_fq_prezeroed - keepzero < room)
+				room = uvm_fq_prezeroed - keepzero;
+		}
+		for (int k = UVM_BUDDY_MAXORDER; k >= 0 && room > 0 &&
+		    nb < maxb; k--) {
+			if (uvm_freeq_mask[c] & (1u << k))
+				left -= uvm_pdz_take_list(what, c, (unsigned)k,
+				    before, &room, b, maxb, &nb);
+		}
+	}
+	mutex_exit(&uvm_fpageqlock);
+	return nb;
+}
+
+/*
+ * uvm_pdz_put: the zeroer gives back the nb blocks of b, taken by
+ * uvm_pdz_take.  result[i]: UVM_PDZ_ZEROED (the pages that were not
+ * known zero have been zeroed in place and stay populated),
+ * UVM_PDZ_PUNCHED (the whole block was punched: zero, decommitted), or
+ * UVM_PDZ_FAILED (nothing happened to it).
+ * => free lock not held.  Sleepers waiting for pages in transit wake.
+ */
+void
+uvm_pdz_put(const struct uvm_pdz_blk *b, const int *result, int nb)
+{
+	bool wake = false;
+
+	mutex_enter(&uvm_fpageqlock);
+	for (int i = 0; i < nb; i++) {
+		size_t n = (size_t)1 << b[i].order;
+		struct vm_page *pg = &vm_page_array[b[i].frame];
+
+		for (size_t j = 0; j < n; j++) {
+			uint16_t f = pg[j].flags;
+
+			if (result[i] == UVM_PDZ_ZEROED && !(f & PG_ZERO)) {
+				f |= PG_ZERO;
+				uvmexp.zeropages++;
+				uvm_fq_prezeroed++;
+				uvmexp.pdzeroed++;
+			} else if (result[i] == UVM_PDZ_PUNCHED) {
+				if ((f & PG_DECOMMIT) == 0)
+					uvmexp.decommitted += PAGE_SIZE;
+				if ((f & (PG_ZERO | PG_DECOMMIT)) == PG_ZERO)
+					uvm_fq_prezeroed--;
+				if ((f & PG_ZERO) == 0)
+					uvmexp.zeropages++;
+				f |= PG_ZERO | PG_DECOMMIT;
+			}
+			pg[j].flags = f;
+		}
+		uvm_fq_transit -= n;
+		uvm_buddy_free(b[i].frame, b[i].order,
+		    uvm_fq_range_class(b[i].frame, n), b[i].tick,
+		    result[i] != UVM_PDZ_PUNCHED);
+	}
+	if (uvm_fq_transit_waiters > 0) {
+		uvm_fq_transit_waiters = 0;
+		wake = true;
+	}
+	wake |= uvm_free_wake_locked();
+	mutex_exit(&uvm_fpageqlock);
+	if (wake) {
+		wakeup(&uvm_fq_transit);
+		wakeup(&uvmexp.free);
+	}
+}
+
+/* ------------------------------------------------------------------ */
 /* Invariants. */
 
 /*
@@ -1517,7 +1893,7 @@ uvm_page_check_resv(char *why, size_t whylen, size_t *nresv, size_t *nzero)
 int
 uvm_page_check(char *why, size_t whylen)
 {
-	size_t nfree = 0, nzero = 0, nmarked = 0, nresv = 0;
+	size_t nfree = 0, nzero = 0, nmarked = 0, nresv = 0, nprez = 0;
 	int error = 0;
 
 #define UVM_PAGE_FAIL(...) do {						\
@@ -1527,48 +1903,83 @@ uvm_page_check(char *why, size_t whylen)
 } while (0)
 
 	mutex_enter(&uvm_fpageqlock);
-	for (unsigned k = 0; k < UVM_BUDDY_NORDERS; k++) {
-		struct vm_page *pg;
+	for (unsigned c = 0; c < UVM_FQ_NCLASS; c++) {
+		size_t ncls = 0;
 
-		if (TAILQ_EMPTY(&uvm_freeq[k]) != !(uvm_freeq_mask & (1u << k)))
-			UVM_PAGE_FAIL("order %u: mask bit wrong", k);
-		TAILQ_FOREACH(pg, &uvm_freeq[k], pageq) {
-			size_t f = pg_frame(pg), n = (size_t)1 << k;
+		for (unsigned k = 0; k < UVM_BUDDY_NORDERS; k++) {
+			struct vm_page *pg;
 
-			if (pg->buddy_order != k || (f & (n - 1)) != 0 ||
-			    f + n > vm_page_array_n)
-				UVM_PAGE_FAIL("order %u: bad block at frame %zu "
-				    "(order %u)", k, f, pg->buddy_order);
-			for (size_t i = 0; i < n; i++) {
-				if ((pg[i].pqflags & PQ_FREE) == 0 ||
-				    (i > 0 && pg[i].buddy_order != UVM_BUDDY_NONE))
-					UVM_PAGE_FAIL("order %u: frame %zu in "
-					    "block %zu badly marked", k, f + i, f);
-				if (uvm_resv_of(f + i) != NULL)
-					UVM_PAGE_FAIL("order %u: frame %zu in "
-					    "block %zu is reserved", k, f + i, f);
-				nzero += (pg[i].flags & PG_ZERO) != 0;
+			if (TAILQ_EMPTY(&uvm_freeq[c][k]) !=
+			    !(uvm_freeq_mask[c] & (1u << k)))
+				UVM_PAGE_FAIL("class %u order %u: mask bit "
+				    "wrong", c, k);
+			TAILQ_FOREACH(pg, &uvm_freeq[c][k], pageq) {
+				size_t f = pg_frame(pg), n = (size_t)1 << k;
+
+				if (pg->buddy_order != k || (f & (n - 1)) != 0 ||
+				    f + n > vm_page_array_n ||
+				    uvm_fq_class(pg) != c)
+					UVM_PAGE_FAIL("class %u order %u: bad "
+					    "block at frame %zu (order %u, "
+					    "class %u)", c, k, f,
+					    pg->buddy_order, uvm_fq_class(pg));
+				for (size_t i = 0; i < n; i++) {
+					if ((pg[i].pqflags & PQ_FREE) == 0 ||
+					    (i > 0 && (pg[i].buddy_order !=
+					    UVM_BUDDY_NONE || (pg[i].pqflags &
+					    PQ_FCLASS))))
+						UVM_PAGE_FAIL("order %u: frame "
+						    "%zu in block %zu badly "
+						    "marked", k, f + i, f);
+					if (uvm_resv_of(f + i) != NULL)
+						UVM_PAGE_FAIL("order %u: frame "
+						    "%zu in block %zu is "
+						    "reserved", k, f + i, f);
+				}
+				if (uvm_fq_range_class(f, n) < c)
+					UVM_PAGE_FAIL("class %u block at frame "
+					    "%zu has pages of class %u", c, f,
+					    uvm_fq_range_class(f, n));
+				nfree += n;
+				ncls += n;
 			}
-			nfree += n;
 		}
+		if (ncls != uvm_freeq_npages[c])
+			UVM_PAGE_FAIL("class %u: %zu pages listed, count %zu",
+			    c, ncls, uvm_freeq_npages[c]);
 	}
 	if (uvm_page_check_resv(why, whylen, &nresv, &nzero) != 0) {
 		error = -1;
 		goto out;
 	}
-	for (size_t i = 0; i < vm_page_array_n; i++)
-		nmarked += (vm_page_array[i].pqflags & PQ_FREE) != 0;
-	if (nmarked != nfree + nresv)
+	nzero = 0;
+	for (size_t i = 0; i < vm_page_array_n; i++) {
+		const struct vm_page *pg = &vm_page_array[i];
+
+		if ((pg->pqflags & PQ_FREE) == 0)
+			continue;
+		nmarked++;
+		nzero += (pg->flags & PG_ZERO) != 0;
+		nprez += (pg->flags & (PG_ZERO | PG_DECOMMIT)) == PG_ZERO;
+		if ((pg->flags & (PG_ZERO | PG_DECOMMIT)) == PG_DECOMMIT)
+			UVM_PAGE_FAIL("free frame %zu decommitted but not "
+			    "zero", i);
+	}
+	if (nmarked != nfree + nresv + uvm_fq_transit)
 		UVM_PAGE_FAIL("%zu pages marked free, %zu on the lists, %zu "
-		    "reserved", nmarked, nfree, nresv);
-	if (nfree + nresv + (vm_page_array_max - vm_page_array_n) !=
-	    (size_t)uvmexp.free)
+		    "reserved, %zu in transit", nmarked, nfree, nresv,
+		    uvm_fq_transit);
+	if (nfree + nresv + uvm_fq_transit +
+	    (vm_page_array_max - vm_page_array_n) != (size_t)uvmexp.free)
 		UVM_PAGE_FAIL("uvmexp.free %d, counted %zu + %zu reserved + "
-		    "%zu not loaded", uvmexp.free, nfree, nresv,
-		    vm_page_array_max - vm_page_array_n);
+		    "%zu in transit + %zu not loaded", uvmexp.free, nfree,
+		    nresv, uvm_fq_transit, vm_page_array_max - vm_page_array_n);
 	if (nzero != (size_t)uvmexp.zeropages)
 		UVM_PAGE_FAIL("uvmexp.zeropages %d, counted %zu",
 		    uvmexp.zeropages, nzero);
+	if (nprez != uvm_fq_prezeroed)
+		UVM_PAGE_FAIL("%zu free pages zero and populated, count %zu",
+		    nprez, uvm_fq_prezeroed);
 out:
 	mutex_exit(&uvm_fpageqlock);
 	return error;

@@ -14,6 +14,7 @@
 #define RUNNING_ON_VALGRIND 0
 #endif
 #include <check.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -384,6 +385,54 @@ START_TEST(mallinfo_figures)
 }
 END_TEST
 
+/* memfd_held: bytes the kva-physmem memfd holds (st_blocks), found
+ * through /proc/self/fd; -1 if there is none */
+static long
+memfd_held(void)
+{
+	char path[64], target[128];
+	long held = -1;
+
+	for (int fd = 0; fd < 1024; fd++) {
+		struct stat st;
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (strncmp(target, "/memfd:kva-physmem", 18) == 0 &&
+		    fstat(fd, &st) == 0)
+			held = (long)st.st_blocks * 512;
+	}
+	return held;
+}
+
+/* malloc_trim(0) gives every free run back to the host at once */
+START_TEST(trim_gives_memory_back)
+{
+	enum { N = 64 };
+	char *p[N];
+	long full, trimmed;
+
+	for (int i = 0; i < N; i++) {
+		p[i] = malloc(MIB);
+		ck_assert_ptr_nonnull(p[i]);
+		memset(p[i], 0x5a, MIB);
+	}
+	full = memfd_held();
+	ck_assert_int_ge(full, (long)(N * MIB));
+	for (int i = 0; i < N; i++)
+		free(p[i]);
+	ck_assert_int_ge(malloc_trim(0), 0);
+	trimmed = memfd_held();
+	ck_assert_msg(full - trimmed >= (long)((N - 8) * MIB), "memfd held %ld bytes "
+	    "with %d MiB live, %ld after free and malloc_trim", full, N,
+	    trimmed);
+}
+END_TEST
+
 /*
  * Deaths.  run_child: fork, run fn(arg) in the child with stderr on a
  * pipe; return the wait status and what it printed.
@@ -532,6 +581,7 @@ shim_suite(void)
 	tcase_add_test(tc, threads);
 	tcase_add_test(tc, thread_exit_gives_cache_back);
 	tcase_add_test(tc, mallinfo_figures);
+	tcase_add_test(tc, trim_gives_memory_back);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");

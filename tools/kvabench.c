@@ -45,6 +45,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/utsname.h>
 #include <fcntl.h>
 #include <time.h>
@@ -827,6 +829,447 @@ bench_valloc_touch(const struct kb_bench *bn, struct kb_result *r)
 	return 0;
 }
 
+
+/* ------------------------------------------------------------------ */
+/* (e) the background zeroer: memory given back, a free-then-alloc loop
+ * with and without decommit, zeroed allocations with and without the
+ * pre-zeroed queue.  Two kva configurations cannot live in one process,
+ * so each side is a forked child that re-initialises kva with its own
+ * options and times batches on request; the parent alternates them. */
+
+static char kb_base_options[512];	/* main's options, for the children */
+
+typedef double (*kb_rbatch_fn)(void *ctx, long iters);	/* => ns timed */
+
+struct kb_remote {
+	pid_t pid;
+	int cmd, res;			/* parent's ends of the pipes */
+};
+
+static void
+kb_xwrite(int fd, const void *buf, size_t len)
+{
+	if (write(fd, buf, len) != (ssize_t)len)
+		die("kvabench: pipe write: %s", strerror(errno));
+}
+
+static int
+kb_xread(int fd, void *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, (char *)buf + got, len - got);
+
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+/* kb_rekva: in a forked child, kva again with options base,extra */
+static void
+kb_rekva(const char *base, const char *extra)
+{
+	static char options[768];
+	struct kva_config cfg;
+	int error;
+
+	kva_fini();
+	snprintf(options, sizeof(options), "%s%s%s", base,
+	    base[0] != '\0' && extra[0] != '\0' ? "," : "", extra);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.options = options;
+	error = kva_init(&cfg);
+	if (error != 0)
+		die("kva_init(%s) in a child: %s", options, strerror(error));
+}
+
+static void
+kb_remote_start(struct kb_remote *r, const char *extra, kb_rbatch_fn fn,
+    void *ctx)
+{
+	int c[2], d[2];
+
+	if (pipe(c) != 0 || pipe(d) != 0)
+		die("pipe: %s", strerror(errno));
+	fflush(NULL);
+	r->pid = fork();
+	if (r->pid < 0)
+		die("fork: %s", strerror(errno));
+	if (r->pid == 0) {
+		long iters;
+
+		close(c[1]);
+		close(d[0]);
+		kb_rekva(kb_base_options, extra);
+		while (kb_xread(c[0], &iters, sizeof(iters)) == 0 && iters > 0) {
+			double ns = fn(ctx, iters);
+
+			kb_xwrite(d[1], &ns, sizeof(ns));
+		}
+		kva_fini();
+		_exit(0);
+	}
+	close(c[0]);
+	close(d[1]);
+	r->cmd = c[1];
+	r->res = d[0];
+}
+
+static double
+kb_remote_run(struct kb_remote *r, long iters)
+{
+	double ns;
+
+	kb_xwrite(r->cmd, &iters, sizeof(iters));
+	if (kb_xread(r->res, &ns, sizeof(ns)) != 0)
+		die("kvabench: a benchmark child died");
+	return ns;
+}
+
+static void
+kb_remote_stop(struct kb_remote *r)
+{
+	long zero = 0;
+	int status;
+
+	kb_xwrite(r->cmd, &zero, sizeof(zero));
+	close(r->cmd);
+	close(r->res);
+	(void)waitpid(r->pid, &status, 0);
+}
+
+/* kb_remote_pair: like kb_measure_pair, the sides being children that
+ * time their own batches of iters iterations */
+static void
+kb_remote_pair(struct kb_remote *k, struct kb_remote *b, long iters,
+    struct kb_result *r)
+{
+	double kv[KB_MAXROUNDS], bv[KB_MAXROUNDS], pr[KB_MAXROUNDS];
+	int n = opt.rounds;
+
+	(void)kb_remote_run(k, iters);
+	(void)kb_remote_run(b, iters);
+	for (int i = 0; i < n; i++) {
+		if ((i & 1) == 0) {
+			kv[i] = kb_remote_run(k, iters) / (double)iters;
+			bv[i] = kb_remote_run(b, iters) / (double)iters;
+		} else {
+			bv[i] = kb_remote_run(b, iters) / (double)iters;
+			kv[i] = kb_remote_run(k, iters) / (double)iters;
+		}
+		pr[i] = kv[i] / bv[i];
+	}
+	quantiles(kv, n, r->kva_q);
+	quantiles(bv, n, r->base_q);
+	quantiles(pr, n, r->pratio_q);
+	r->kva = r->kva_q[2];
+	r->base = r->base_q[2];
+	r->ratio = r->kva / r->base;
+	r->ratio_kind = "kva/base";
+	r->unit = "ns/iter";
+	r->rounds = n;
+	r->iters_kva = r->iters_base = iters;
+}
+
+/* a batch of uvm_km_alloc1(npages) + touch + free, timed whole */
+struct fa_ctx {
+	size_t npages;
+	boolean_t zeroit;
+	int drain;		/* kva_drain (untimed) before the batch */
+	unsigned long seq;
+};
+
+static double
+fa_batch(void *arg, long iters)
+{
+	struct fa_ctx *c = arg;
+	size_t size = c->npages * (size_t)kb_pagesize;
+	double t0;
+
+	if (c->drain)
+		kva_drain();
+	t0 = now_ns();
+	for (long i = 0; i < iters; i++) {
+		vm_offset_t va = uvm_km_alloc1(kernel_map, size, c->zeroit);
+
+		if (va == 0)
+			die("uvm_km_alloc1(%zu) failed", size);
+		touch_pages(va, c->npages, c->seq++);
+		uvm_km_free(kernel_map, va, size);
+	}
+	return now_ns() - t0;
+}
+
+/* free-then-alloc of 16 pages: the default punch delay vs decommit off */
+static int
+bench_free_alloc(const struct kb_bench *bn, struct kb_result *r)
+{
+	struct fa_ctx c = { bn->arg, FALSE, 0, 1 };
+	struct kb_remote k, b;
+	long iters = opt.quick ? 2000 : 20000;
+
+	kb_remote_start(&k, "", fa_batch, &c);
+	kb_remote_start(&b, "decommit=0", fa_batch, &c);
+	kb_remote_pair(&k, &b, iters, r);
+	kb_remote_stop(&k);
+	kb_remote_stop(&b);
+	note_add(r, "uvm_km_alloc1(%zu pages) + touch + uvm_km_free in a "
+	    "loop, %ld per batch; kva: the default decommit delay; baseline: "
+	    "kva with decommit=0.  Paired ratio p25..p75 %.3f..%.3f", bn->arg,
+	    iters, r->pratio_q[1], r->pratio_q[3]);
+	return 0;
+}
+
+/* uvm_km_zalloc(16 pages) with the pre-zeroed queue warm vs prezero=0 */
+static int
+bench_zalloc_prezero(const struct kb_bench *bn, struct kb_result *r)
+{
+	struct fa_ctx c = { bn->arg, TRUE, 1, 1 };
+	struct kb_remote k, b;
+	/* a batch fits in the queue (64 MiB): it is refilled between them */
+	long iters = (long)(((size_t)32 << 20) /
+	    (bn->arg * (size_t)kb_pagesize));
+
+	kb_remote_start(&k, "", fa_batch, &c);
+	kb_remote_start(&b, "prezero=0", fa_batch, &c);
+	kb_remote_pair(&k, &b, iters, r);
+	kb_remote_stop(&k);
+	kb_remote_stop(&b);
+	note_add(r, "uvm_km_zalloc(%zu pages) + touch + free, %ld per batch, "
+	    "kva_drain (untimed) before each batch; kva: pre-zeroed queue "
+	    "(default target), baseline: prezero=0.  Paired ratio p25..p75 "
+	    "%.3f..%.3f", bn->arg, iters, r->pratio_q[1], r->pratio_q[3]);
+	return 0;
+}
+
+/* first touch of 64 MiB of uvm_km_valloc memory, in order, after the
+ * same memory was used and freed; only the touch is timed */
+struct vq_ctx {
+	size_t size;
+};
+
+static double
+vq_batch(void *arg, long iters)
+{
+	struct vq_ctx *c = arg;
+	size_t npages = c->size / (size_t)kb_pagesize;
+	double ns = 0;
+
+	for (long i = 0; i < iters; i++) {
+		vm_offset_t va = uvm_km_valloc(kernel_map, c->size);
+		volatile unsigned char *p = (volatile unsigned char *)va;
+		double t0;
+
+		if (va == 0)
+			die("uvm_km_valloc(%zu) failed", c->size);
+		kva_drain();
+		t0 = now_ns();
+		for (size_t j = 0; j < npages; j++)
+			p[j * (size_t)kb_pagesize] = (unsigned char)(j + 1);
+		ns += now_ns() - t0;
+		uvm_km_free(kernel_map, va, c->size);
+	}
+	return ns;
+}
+
+static int
+bench_valloc_prezero(const struct kb_bench *bn, struct kb_result *r)
+{
+	struct vq_ctx c = { (size_t)64 << 20 };
+	struct kb_remote k, b;
+	size_t npages = c.size / (size_t)kb_pagesize;
+
+	(void)bn;
+	kb_remote_start(&k, "", vq_batch, &c);
+	kb_remote_start(&b, "prezero=0", vq_batch, &c);
+	kb_remote_pair(&k, &b, opt.quick ? 1 : 2, r);
+	kb_remote_stop(&k);
+	kb_remote_stop(&b);
+	note_add(r, "per page: kva %.3f us, baseline %.3f us.  kva: pre-zeroed "
+	    "queue (64 MiB default target; kva_drain before the touch); "
+	    "baseline: prezero=0.  Paired ratio p25..p75 %.3f..%.3f",
+	    r->kva / 1e3 / (double)npages, r->base / 1e3 / (double)npages,
+	    r->pratio_q[1], r->pratio_q[3]);
+	return 0;
+}
+
+/* memory returned: held memory 2 s after freeing 1 GiB */
+
+/* kb_status_kb: a field of /proc/self/status, KiB; 0 if absent */
+static long
+kb_status_kb(const char *field)
+{
+	char line[256];
+	size_t len = strlen(field);
+	long v = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, field, len) == 0 && line[len] == ':')
+			v = atol(line + len + 1);
+	fclose(f);
+	return v;
+}
+
+/* kb_memfd_bytes: what kva's physical-memory memfd holds; 0 if none */
+static long
+kb_memfd_bytes(void)
+{
+	char path[64], target[128];
+	long held = 0;
+
+	for (int fd = 0; fd < 1024; fd++) {
+		struct stat st;
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (strncmp(target, "/memfd:kva-physmem", 18) == 0 &&
+		    fstat(fd, &st) == 0)
+			held += (long)st.st_blocks * 512;
+	}
+	return held;
+}
+
+/* held: RSS, with the memfd counted by what it holds rather than by
+ * what is mapped of it (free frames are in it, mapped nowhere) */
+static double
+kb_held(void)
+{
+	return (double)(kb_status_kb("VmRSS") - kb_status_kb("RssShmem")) *
+	    1024.0 + (double)kb_memfd_bytes();
+}
+
+#define MR_TOTAL	((size_t)1 << 30)
+#define MR_MAXBLK	16384
+
+struct mr_result {
+	double held_pct, rss_pct;	/* % of the peak increase returned */
+	double peak_mib;
+};
+
+/* mr_child: allocate 1 GiB in 64 KiB..1 MiB blocks, touch, free, wait
+ * 2 s; report what came back.  kva: uvm_km_alloc1 with kva's real
+ * defaults; else glibc malloc. */
+static void __attribute__((noreturn))
+mr_child(int use_kva, int fd)
+{
+	static void *blk[MR_MAXBLK];
+	static size_t len[MR_MAXBLK];
+	uint64_t seed = opt.seed * 7919 + 3;
+	double h0, r0, h1, r1, h2, r2;
+	struct mr_result res;
+	size_t total = 0;
+	int n = 0;
+
+	if (use_kva)
+		kb_rekva("", getenv("KVA_OPTIONS") != NULL ?
+		    getenv("KVA_OPTIONS") : "");
+	h0 = kb_held();
+	r0 = (double)kb_status_kb("VmRSS") * 1024.0;
+	while (total < MR_TOTAL && n < MR_MAXBLK) {
+		size_t sz = ((size_t)16 + rnd_below(&seed, 241)) *
+		    (size_t)kb_pagesize;	/* 64 KiB .. 1 MiB */
+
+		if (use_kva)
+			blk[n] = (void *)uvm_km_alloc1(kernel_map, sz, FALSE);
+		else
+			blk[n] = malloc(sz);
+		if (blk[n] == NULL)
+			die("memory returned: allocation of %zu failed", sz);
+		memset(blk[n], 0x5a, sz);
+		len[n++] = sz;
+		total += sz;
+	}
+	h1 = kb_held();
+	r1 = (double)kb_status_kb("VmRSS") * 1024.0;
+	for (int i = 0; i < n; i++) {
+		if (use_kva)
+			uvm_km_free(kernel_map, (vm_offset_t)blk[i], len[i]);
+		else
+			free(blk[i]);
+	}
+	sleep(2);
+	h2 = kb_held();
+	r2 = (double)kb_status_kb("VmRSS") * 1024.0;
+	res.held_pct = 100.0 * (h1 - h2) / (h1 - h0);
+	res.rss_pct = 100.0 * (r1 - r2) / (r1 - r0);
+	res.peak_mib = (h1 - h0) / (1 << 20);
+	kb_xwrite(fd, &res, sizeof(res));
+	if (use_kva)
+		kva_fini();
+	_exit(0);
+}
+
+static struct mr_result
+mr_run(int use_kva)
+{
+	struct mr_result res;
+	int p[2], status;
+	pid_t pid;
+
+	if (pipe(p) != 0)
+		die("pipe: %s", strerror(errno));
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		close(p[0]);
+		mr_child(use_kva, p[1]);
+	}
+	close(p[1]);
+	if (kb_xread(p[0], &res, sizeof(res)) != 0)
+		die("memory returned: the child died");
+	close(p[0]);
+	(void)waitpid(pid, &status, 0);
+	return res;
+}
+
+static int
+bench_mem_returned(const struct kb_bench *bn, struct kb_result *r)
+{
+	double kv[KB_MAXROUNDS], bv[KB_MAXROUNDS], krss[KB_MAXROUNDS],
+	    brss[KB_MAXROUNDS], q[5], peak = 0;
+	int n = opt.quick ? 1 : 3;
+
+	(void)bn;
+	for (int i = 0; i < n; i++) {
+		struct mr_result a = mr_run(1), b = mr_run(0);
+
+		kv[i] = a.held_pct;
+		krss[i] = a.rss_pct;
+		bv[i] = b.held_pct;
+		brss[i] = b.rss_pct;
+		peak = a.peak_mib;
+	}
+	quantiles(kv, n, r->kva_q);
+	quantiles(bv, n, r->base_q);
+	r->kva = r->kva_q[2];
+	r->base = r->base_q[2];
+	/* the target: at most 10% of the memory kept */
+	r->ratio = (100.0 - r->kva) / 100.0;
+	r->ratio_kind = "kva kept";
+	r->unit = "% returned";
+	r->rounds = n;
+	quantiles(krss, n, q);
+	note_add(r, "1 GiB in 64 KiB..1 MiB blocks (uvm_km_alloc1 with kva's "
+	    "default physmem; baseline glibc malloc), touched, freed; 2 s "
+	    "later: held = RSS - RssShmem + the memfd's allocated blocks.  "
+	    "Plain RSS returned: kva %.1f%%, ", q[2]);
+	quantiles(brss, n, q);
+	note_add(r, "glibc %.1f%%.  kva's peak %.0f MiB held", q[2], peak);
+	return 0;
+}
+
 static const struct kb_bench benches[] = {
 	{ "km_alloc1_zero_1p", bench_km_zero, NAN, 1,
 	  "uvm_km_alloc1(kernel_map, 1 page, TRUE) + touch + uvm_km_free "
@@ -846,6 +1289,18 @@ static const struct kb_bench benches[] = {
 	  "random uvm_km_alloc1 of 1-64 pages and frees, 1 GiB in all: host "
 	  "VMAs in the kernel VA per GiB mapped (target: <= 1 VMA per 64 KiB); "
 	  "baseline: the same pattern with mmap/munmap" },
+	{ "mem_returned_1g", bench_mem_returned, 0.10, 0,
+	  "held memory 2 s after freeing 1 GiB of 64 KiB..1 MiB blocks: % "
+	  "returned, kva vs glibc (target: kva keeps <= 10%)" },
+	{ "free_alloc_16p_decommit", bench_free_alloc, 1.1, 16,
+	  "uvm_km_alloc1(16 pages) + touch + free in a loop, default "
+	  "decommit delay vs decommit=0" },
+	{ "zalloc_16p_prezero", bench_zalloc_prezero, NAN, 16,
+	  "uvm_km_zalloc(16 pages) + touch + free, pre-zeroed queue warm vs "
+	  "prezero=0 (informational)" },
+	{ "valloc_seq_touch_prezero", bench_valloc_prezero, NAN, 0,
+	  "first touch in order of 64 MiB of reused uvm_km_valloc memory, "
+	  "pre-zeroed queue warm vs prezero=0 (informational)" },
 };
 #define NBENCH (sizeof(benches) / sizeof(benches[0]))
 
@@ -1179,6 +1634,7 @@ main(int argc, char **argv)
 	env = getenv("KVA_OPTIONS");
 	snprintf(options, sizeof(options), "physmem=2G,kva=64G%s%s",
 	    env != NULL ? "," : "", env != NULL ? env : "");
+	snprintf(kb_base_options, sizeof(kb_base_options), "%s", options);
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.options = options;
 	error = kva_init(&cfg);

@@ -794,6 +794,7 @@ malloc_trim(size_t pad)
 		kma_tcache_flush(&kma_tc, 0);
 	bytes = kma_small_trim() + kma_large_trim();
 	kva_drain();
+	uvm_pdzero_drain(1);		/* punch every free run, now */
 	return bytes > 0;
 }
 

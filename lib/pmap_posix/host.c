@@ -179,6 +179,29 @@ host_punch(int fd, off_t off, off_t len)
 	HOST_END();
 }
 
+/* write len bytes of buf at off, all of them (short writes continue) */
+int
+host_pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	HOST_BEGIN;
+	while (len > 0) {
+		ssize_t n;
+
+		host_count();
+		n = pwrite(fd, buf, len, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rv_ = n < 0 ? -errno : -EIO;
+			break;
+		}
+		buf = (const char *)buf + n;
+		len -= (size_t)n;
+		off += n;
+	}
+	HOST_END();
+}
+
 int
 host_close(int fd)
 {

@@ -29,6 +29,7 @@ int host_dontneed(uintptr_t va, size_t len);
 int host_memfd(const char *name);
 int host_ftruncate(int fd, off_t len);
 int host_punch(int fd, off_t off, off_t len);
+int host_pwrite(int fd, const void *buf, size_t len, off_t off);
 int host_close(int fd);
 long host_max_map_count(void);
 long host_count_maps(void);	/* lines of /proc/self/maps, or -errno */
@@ -41,3 +42,14 @@ extern long host_ncalls;	/* system calls made through here */
  * copy_file_range, falling back to pwrite from src when the host lacks it */
 int host_copy_range(int fd_in, int fd_out, off_t off, size_t len,
     const void *src);
+
+/*
+ * pmap.c's side of the background zeroer (pmap_async.c).
+ */
+int pmap_physmem_fd(void);		/* the memfd of physical memory */
+uintptr_t pmap_dmap_va(paddr_t pa);	/* direct-map address, no side effect */
+/* pmap_zero_prepare: frames [pa, pa + len), free and in transit, are
+ * about to be zeroed (punch 0) or punched (punch 1): their deferred
+ * zeroing is dropped, and so is PMD_DMAP.  => true if some were PMD_DMAP
+ * (populated in the direct map: the caller drops those entries). */
+int pmap_zero_prepare(paddr_t pa, size_t len, int punch);

@@ -56,6 +56,18 @@
  *    the host, and the fault handler sets the bit and restores access
  *    (uvm_fault).  Wired mappings always have their full protection.
  *
+ * 9. Background zeroing and decommit (pmap_async.c).  Free frames that
+ *    the background zeroer (uvm_pdzero.c) zeroes ahead are written with
+ *    zeros through the memfd (pwrite from a zero buffer: no mapping, no
+ *    fault, the page stays populated and so maps without a fault later);
+ *    what of them was populated in the direct map (PMD_DMAP) is dropped
+ *    with MADV_DONTNEED in the same batch.  Idle free frames are punched
+ *    (FALLOC_FL_PUNCH_HOLE), which takes them out of every mapping.
+ *    Either way their deferred zeroing (PMD_NEEDZERO) is moot and is
+ *    dropped (pmap_zero_prepare).  With io_uring the batch is one
+ *    submission; without it (no liburing, the ring cannot be set up,
+ *    uring=0, valgrind) the same calls are made one by one.
+ *
  * Locking: one lock, pm_lock, for the PTEs, pv lists, queues and counts
  * (rank 5 in kva_impl.h).  It is held across the host calls of an
  * update; they are short.  Host execute permission is never granted: the
@@ -512,6 +524,43 @@ pmap_direct_map(paddr_t pa)
 		zero_pending(pg);
 	__atomic_fetch_or(&pg->mdflags, PMD_DMAP, __ATOMIC_RELAXED);
 	return pm.dmap_base + pa;
+}
+
+/*
+ * For the background zeroer (pmap_async.c; section 9).
+ */
+int
+pmap_physmem_fd(void)
+{
+	return pm.memfd;
+}
+
+uintptr_t
+pmap_dmap_va(paddr_t pa)
+{
+	return pm.dmap_base + pa;
+}
+
+int
+pmap_zero_prepare(paddr_t pa, size_t len, int punch)
+{
+	size_t first = (size_t)(pa >> PAGE_SHIFT), n = len >> PAGE_SHIFT;
+	int indmap = 0;
+
+	(void)punch;
+	PM_LOCK();
+	for (size_t i = 0; i < n; i++) {
+		struct vm_page *pg = pfn_to_page(first + i);
+
+		if (KVA_UNLIKELY(pg->pv.va != 0))
+			panic("pmap_zero_prepare(%#jx, %zu): free page %p (pa "
+			    "%#jx) mapped at %#jx", (uintmax_t)pa, len, pg,
+			    (uintmax_t)pg->phys_addr, (uintmax_t)pg->pv.va);
+		indmap |= (pg->mdflags & PMD_DMAP) != 0;
+		pg->mdflags &= (uint8_t)~(PMD_DMAP | PMD_NEEDZERO);
+	}
+	PM_UNLOCK();
+	return indmap;
 }
 
 void

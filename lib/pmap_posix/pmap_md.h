@@ -121,6 +121,30 @@ void kva_host_wait_byte(int fd);
 void kva_host_post_byte(int fd);
 
 /*
+ * Background zeroing and decommit of free frames (pmap_async.c).  Only
+ * one thread at a time (the zeroer's) calls these.
+ *  pmap_zero_start: set up io_uring if want_uring and the host allows;
+ *	=> 1 if io_uring is in use, 0 for plain system calls.
+ *  pmap_zero_stop: tear it down (no descriptor or mapping stays).
+ *  pmap_zero_run: carry out ops[0..n), ops[n].op == 0; pre: the frames
+ *	are free and in transit (uvm_pdz_take), mapped at no kernel VA.
+ *	=> each op's error: 0 or -errno.
+ */
+#define PMAP_ZOP_ZERO	1	/* zero, keep populated, drop the direct map */
+#define PMAP_ZOP_PUNCH	2	/* punch a hole: zero, no memory */
+struct pmap_zop {
+	int op;			/* PMAP_ZOP_*, 0 ends the array */
+	int error;		/* out: 0 or -errno */
+	int dmap;		/* (private) the direct map holds some */
+	paddr_t pa;
+	size_t len;
+};
+int  pmap_zero_start(int want_uring);
+void pmap_zero_stop(void);
+void pmap_zero_run(struct pmap_zop *ops, int n);
+int  pmap_zero_uring(void);
+
+/*
  * The trap handler (trap.c): SIGSEGV and SIGBUS become page faults.
  */
 int  trap_install(void);		/* 0 or -errno */

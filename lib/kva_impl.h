@@ -48,6 +48,7 @@ struct kva_params {
 	int uring;		/* 1 = use io_uring when available */
 	size_t freemin;		/* bytes; 0 = derived */
 	size_t freetarg;	/* bytes; 0 = derived */
+	int statsfile;		/* 1 = keep the statistics file (default) */
 };
 
 /*

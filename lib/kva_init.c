@@ -18,6 +18,7 @@
  */
 #include "kva_impl.h"
 #include "kva_track.h"
+#include "kva_statsfile.h"
 #include "pmap_posix/pmap_md.h"
 
 struct uvmexp uvmexp = {
@@ -176,9 +177,11 @@ kva_init(const struct kva_config *cfg)
 	kva_debug = p.debug;
 
 	stale_withdraw();
+	(void)kva_statsfile_init(&p);		/* statsfile: region, UVMHIST */
 	memset(&bi, 0, sizeof(bi));
 	error = pmap_bootstrap(&p, &bi);
 	if (error != 0) {
+		kva_statsfile_fini();
 		kva_warn("kva_init: cannot set up the machine (kva %zu MiB, "
 		    "physmem %zu MiB): error %d", p.kva >> 20, p.physmem >> 20,
 		    -error);
@@ -208,10 +211,12 @@ kva_init(const struct kva_config *cfg)
 		uao_fini();
 		uvm_page_fini();
 		pmap_shutdown();
+		kva_statsfile_fini();
 		pthread_mutex_unlock(&kva_init_lock);
 		return -error;
 	}
 	kva_up = 1;
+	kva_statsfile_start(bi.kva_base, bi.kva_end);	/* statsfile */
 	pthread_mutex_unlock(&kva_init_lock);
 	pthread_once(&kva_atfork_once, kva_atfork_register);
 	return 0;
@@ -232,6 +237,7 @@ kva_fini(void)
 	}
 	if (kva_params.stats)
 		kva_stats_print(2);
+	kva_statsfile_fini();			/* statsfile: thread, file */
 	trap_uninstall();
 	__atomic_store_n(&kva_up, 0, __ATOMIC_RELEASE);
 	stale_note();
@@ -257,13 +263,16 @@ kva_initialized(void)
 
 /*
  * kva_drain: wait until background work is done.  All work is
- * synchronous so far: push any queued pmap changes to the host.
+ * synchronous so far: push any queued pmap changes to the host.  Then
+ * the statistics file gets the quiescent figures.
  */
 void
 kva_drain(void)
 {
-	if (kva_initialized())
+	if (kva_initialized()) {
 		pmap_update(pmap_kernel());
+		kva_statsfile_publish(1);	/* statsfile */
+	}
 }
 
 /*
@@ -419,6 +428,7 @@ kva_fork_prepare(void)
 		return;
 	if (kva_host_pipe(fork_pipe) != 0)
 		fork_pipe[0] = fork_pipe[1] = -1;
+	kva_statsfile_fork_prepare();		/* statsfile */
 	fork_lock_all();
 }
 
@@ -432,6 +442,7 @@ kva_fork_parent(void)
 			kva_host_close(fork_pipe[0]);
 		}
 		fork_unlock_all();
+		kva_statsfile_fork_parent();	/* statsfile */
 	}
 	pthread_mutex_unlock(&kva_init_lock);
 }
@@ -452,6 +463,7 @@ kva_fork_child(void)
 			kva_host_close(fork_pipe[1]);
 		}
 		fork_unlock_all();
+		kva_statsfile_fork_child();	/* statsfile: a file of its own */
 	}
 	pthread_mutex_unlock(&kva_init_lock);
 }

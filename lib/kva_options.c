@@ -92,6 +92,7 @@ static const struct kva_option kva_option_table[] = {
 	OPT_BOOL("uring", uring),	/* io_uring for zeroing/decommit */
 	OPT_SIZE("freemin", freemin),	/* page daemon wakes below this */
 	OPT_SIZE("freetarg", freetarg),	/* and frees until this */
+	OPT_BOOL("statsfile", statsfile),	/* the statistics file */
 };
 #define KVA_NOPTIONS (sizeof(kva_option_table) / sizeof(kva_option_table[0]))
 
@@ -103,6 +104,7 @@ kva_params_default(struct kva_params *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->uring = 1;
+	p->statsfile = 1;
 }
 
 static int

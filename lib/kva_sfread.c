@@ -17,9 +17,8 @@
 #define SF_READ_TRIES 1000
 
 int
-kva_sf_read(const void *sec, void *dst, size_t len)
+kva_sf_read(const uint64_t *seqp, const void *sec, void *dst, size_t len)
 {
-	const uint64_t *seqp = sec;
 	int i;
 
 	for (i = 0; i < SF_READ_TRIES; i++) {

@@ -226,10 +226,13 @@ struct kva_statsfile {
  * Readers (kva_sfread.c; compiled into the library and the tools).
  */
 
-/* kva_sf_read: copy the section at sec (its first word the seq) into
- * dst, retrying while a writer is in it.  => 0, or -1 if it never
- * settled (a writer died inside it). */
-int kva_sf_read(const void *sec, void *dst, size_t len);
+/* kva_sf_read: copy len bytes of the section at sec, whose count is
+ * *seq, into dst, retrying while a writer is in it.  => 0, or -1 if it
+ * never settled (a writer died inside it). */
+int kva_sf_read(const uint64_t *seq, const void *sec, void *dst, size_t len);
+/* the sections whose count is their first word */
+#define KVA_SF_READ(secp, dst) \
+	kva_sf_read(&(secp)->seq, (secp), (dst), sizeof(*(secp)))
 
 /* kva_sf_str: the string at offset off of the table, or "?" when off or
  * the string runs out of the table. */

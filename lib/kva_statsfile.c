@@ -21,7 +21,9 @@
  *    looked up (the object lock held), which tells resident from absent
  *    and wired from pageable.  Past LOOKUP_BUDGET lookups in one
  *    publication (big pageable ranges), an entry is counted by the
- *    pmap's per-2 MiB mapped counts instead, flagged KVA_SF_E_APPROX.
+ *    pmap's per-2 MiB mapped counts instead, flagged KVA_SF_E_APPROX;
+ *    so is an entry without an object (the malloc shim maps its slabs
+ *    and large blocks itself), whose pages have no object to ask.
  *
  * 4. Lifetime.  kva_fini stops the thread, removes the file and unmaps
  *    the region; a destructor removes the file at exit when kva_fini
@@ -49,6 +51,8 @@
 #define PUBLISH_MS	100
 #define LOOKUP_BUDGET	16384	/* page lookups per publication */
 #define EXACT_MAX	4096	/* pages of an entry worth looking up */
+
+extern vaddr_t kva_kernel_base;		/* kva_init.c */
 
 static struct {
 	pthread_mutex_t lock;		/* (S) publishing, fork, fini */
@@ -186,9 +190,9 @@ entry_resident(struct walk *w, const struct vm_map_entry *e,
 	size_t npages = (e->end - e->start) >> PAGE_SHIFT, i;
 
 	r->resident = r->wired = 0;
-	if (o == NULL)
-		return;
-	if (npages > EXACT_MAX || (long)npages > w->budget ||
+	if (o == NULL && e->start == kva_kernel_base)
+		return;		/* the bootstrap region: not the pmap's */
+	if (o == NULL || npages > EXACT_MAX || (long)npages > w->budget ||
 	    !(w->force ? (mutex_enter(&o->vmobjlock), 1) :
 	    mutex_tryenter(&o->vmobjlock))) {
 		r->resident = resident_by_chunk(e->start, e->end);
@@ -262,18 +266,23 @@ walk_map(struct walk *w, struct vm_map *map, int depth, int parent)
 
 				m->wired += s->wired;
 				m->pageable += s->pageable;
+				m->other += s->other;
 				if (slot < KVA_SF_MAXENT) {
 					sf_ents.e[slot].submap = (uint8_t)sidx;
 					sf_ents.e[slot].resident = s->wired +
-					    s->pageable;
+					    s->pageable + s->other;
 					sf_ents.e[slot].wired = s->wired;
 				}
 			}
 			continue;
 		}
 		entry_resident(w, e, &r);
-		m->wired += r.wired;
-		m->pageable += r.resident - r.wired;
+		if (r.flags & KVA_SF_E_APPROX) {
+			m->other += r.resident;
+		} else {
+			m->wired += r.wired;
+			m->pageable += r.resident - r.wired;
+		}
 		if (sf_ents.n < KVA_SF_MAXENT)
 			sf_ents.e[sf_ents.n++] = r;
 		sf_ents.total++;

@@ -119,6 +119,8 @@ struct kva_sf_map {
 	uint64_t nentries;
 	uint64_t wired;			/* resident pages, wired entries */
 	uint64_t pageable;		/* resident pages, pageable entries */
+	uint64_t other;			/* resident pages counted by chunk
+					 * (KVA_SF_E_APPROX): either kind */
 	int32_t depth;			/* 0: kernel_map */
 	int32_t parent;			/* index of the parent map, or -1 */
 };

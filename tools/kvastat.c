@@ -80,19 +80,22 @@ print_maps(const struct kva_sf_maps *m, uint64_t pagesize)
 {
 	uint32_t i;
 
-	printf("\n%-22s %14s %14s %10s %8s %10s %10s\n", "map", "start",
-	    "end", "allocated", "entries", "wired", "pageable");
+	printf("\n%-14s %14s %14s %10s %8s %9s %9s %9s\n", "map", "start",
+	    "end", "allocated", "entries", "wired", "pageable", "other");
 	for (i = 0; i < m->nmaps && i < KVA_SF_MAXMAPS; i++) {
 		const struct kva_sf_map *p = &m->map[i];
 		char name[64];
 
 		snprintf(name, sizeof(name), "%*s%.*s", p->depth * 2, "",
 		    KVA_SF_NAMELEN, p->name);
-		printf("%-22s %#14" PRIx64 " %#14" PRIx64 " %9" PRIu64 "K %8"
-		    PRIu64 " %9" PRIu64 "K %9" PRIu64 "K\n", name, p->start,
-		    p->end, p->size >> 10, p->nentries,
-		    p->wired * pagesize >> 10, p->pageable * pagesize >> 10);
+		printf("%-14s %#14" PRIx64 " %#14" PRIx64 " %9" PRIu64 "K %8"
+		    PRIu64 " %8" PRIu64 "K %8" PRIu64 "K %8" PRIu64 "K\n", name,
+		    p->start, p->end, p->size >> 10, p->nentries,
+		    p->wired * pagesize >> 10, p->pageable * pagesize >> 10,
+		    p->other * pagesize >> 10);
 	}
+	printf("(resident memory; other: counted by 2 MiB chunk, wired or "
+	    "pageable)\n");
 }
 
 static void
@@ -190,10 +193,11 @@ cmd_maps(const struct kva_statsfile *sf)
 	}
 	printf("%s %#" PRIx64 "-%#" PRIx64 " (%" PRIu64 " MiB), %" PRIu64
 	    " entries, %" PRIu64 " KiB allocated, resident %" PRIu64
-	    " KiB wired + %" PRIu64 " KiB pageable\n", m.map[0].name,
-	    m.map[0].start, m.map[0].end, (m.map[0].end - m.map[0].start) >> 20,
-	    m.map[0].nentries, m.map[0].size >> 10, m.map[0].wired * psz >> 10,
-	    m.map[0].pageable * psz >> 10);
+	    " KiB wired + %" PRIu64 " KiB pageable + %" PRIu64 " KiB other\n",
+	    m.map[0].name, m.map[0].start, m.map[0].end,
+	    (m.map[0].end - m.map[0].start) >> 20, m.map[0].nentries,
+	    m.map[0].size >> 10, m.map[0].wired * psz >> 10,
+	    m.map[0].pageable * psz >> 10, m.map[0].other * psz >> 10);
 	for (i = 0; i < en.n && i < KVA_SF_MAXENT; i++) {
 		const struct kva_sf_entry *e = &en.e[i];
 		int ind = 2 + 2 * e->depth;
@@ -207,15 +211,16 @@ cmd_maps(const struct kva_statsfile *sf)
 
 			printf("%*s%#014" PRIx64 "-%#014" PRIx64 " %10" PRIu64
 			    " KiB %s/%s submap %s: %" PRIu64 " entries, %"
-			    PRIu64 " KiB allocated, resident %" PRIu64
-			    " wired + %" PRIu64 " pageable pages\n", ind, "",
-			    e->start, e->end, (e->end - e->start) >> 10, pb, mb,
-			    kind_name(e, &m), s ? s->nentries : 0,
-			    s ? s->size >> 10 : 0, s ? s->wired : 0,
-			    s ? s->pageable : 0);
+			    PRIu64 " KiB allocated, resident pages %" PRIu64
+			    " wired + %" PRIu64 " pageable + %" PRIu64
+			    " other\n", ind, "", e->start, e->end,
+			    (e->end - e->start) >> 10, pb, mb, kind_name(e, &m),
+			    s ? s->nentries : 0, s ? s->size >> 10 : 0,
+			    s ? s->wired : 0, s ? s->pageable : 0,
+			    s ? s->other : 0);
 			continue;
 		}
-		if (e->kind == KVA_SF_NONE)
+		if (e->kind == KVA_SF_NONE && !(e->flags & KVA_SF_E_APPROX))
 			snprintf(res, sizeof(res), "-");
 		else if (e->flags & KVA_SF_E_APPROX)
 			snprintf(res, sizeof(res), "<=%" PRIu64 " resident "
@@ -226,8 +231,8 @@ cmd_maps(const struct kva_statsfile *sf)
 		printf("%*s%#014" PRIx64 "-%#014" PRIx64 " %10" PRIu64
 		    " KiB %s/%s %-14s %-8s %s\n", ind, "", e->start, e->end,
 		    (e->end - e->start) >> 10, pb, mb, kind_name(e, &m),
-		    e->kind == KVA_SF_NONE ? "" :
-		    (e->flags & KVA_SF_E_APPROX) ? "pageable?" :
+		    e->kind == KVA_SF_NONE && !(e->flags & KVA_SF_E_APPROX) ? "" :
+		    (e->flags & KVA_SF_E_APPROX) ? "?" :
 		    e->resident != 0 && e->wired == e->resident ? "wired" :
 		    e->wired != 0 ? "mixed" : "pageable", res);
 	}

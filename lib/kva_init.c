@@ -12,7 +12,10 @@
  *      region entered as used;
  *   6. kmem_map, the submap for kernel malloc and pools;
  *   7. the trap handler (pmap_posix/trap.c);
- *   8. fork handlers (pthread_atfork, once per process; section "fork").
+ *   8. fork handlers (pthread_atfork, once per process; section "fork");
+ *   9. the statistics file (kva_statsfile.c): its region and the UVMHIST
+ *      rings come first, right after the options, so that the boot is
+ *      logged; the publisher starts once the machine is up.
  * kva_fini undoes all of it; nothing stays behind (no mapping, no
  * descriptor, no heap block), and kva_init may run again.
  */

@@ -15,6 +15,7 @@
  *    malloc that stands on kva itself.
  */
 #include "kva_impl.h"
+#include "uvm_hist.h"
 #include "pmap_posix/pmap_md.h"
 
 #include <stdarg.h>
@@ -251,8 +252,14 @@ panic(const char *fmt, ...)
 {
 	va_list ap;
 
+	static int panicking;
+
 	va_start(ap, fmt);
 	kva_vprintf(2, "kva: panic: ", fmt, ap);
 	va_end(ap);
+	/* the histories that are on, once (a panic inside the dump
+	 * goes straight to abort) */
+	if (__atomic_exchange_n(&panicking, 1, __ATOMIC_ACQ_REL) == 0)
+		uvm_hist_dump(2);
 	kva_host_abort();
 }

@@ -52,6 +52,7 @@ struct kva_params {
 				 * given back to the host; 0 = never */
 	size_t prezero;		/* bytes of free pages kept zeroed ahead;
 				 * 0 = none, KVA_PREZERO_AUTO = derived */
+	int statsfile;		/* 1 = keep the statistics file (default) */
 };
 #define KVA_PREZERO_AUTO ((size_t)-1)
 #define KVA_DECOMMIT_DEFAULT 1000	/* ms */

@@ -14,11 +14,15 @@
  *   7. the trap handler (pmap_posix/trap.c);
  *   8. fork handlers (pthread_atfork, once per process; section "fork");
  *   9. the background zeroer's thread (uvm_pdzero.c).
+ *  10. the statistics file (kva_statsfile.c): its region and the UVMHIST
+ *      rings come first, right after the options, so that the boot is
+ *      logged; the publisher starts once the machine is up.
  * kva_fini undoes all of it; nothing stays behind (no mapping, no
  * descriptor, no heap block), and kva_init may run again.
  */
 #include "kva_impl.h"
 #include "kva_track.h"
+#include "kva_statsfile.h"
 #include "pmap_posix/pmap_md.h"
 
 struct uvmexp uvmexp = {
@@ -177,9 +181,11 @@ kva_init(const struct kva_config *cfg)
 	kva_debug = p.debug;
 
 	stale_withdraw();
+	(void)kva_statsfile_init(&p);		/* statsfile: region, UVMHIST */
 	memset(&bi, 0, sizeof(bi));
 	error = pmap_bootstrap(&p, &bi);
 	if (error != 0) {
+		kva_statsfile_fini();
 		kva_warn("kva_init: cannot set up the machine (kva %zu MiB, "
 		    "physmem %zu MiB): error %d", p.kva >> 20, p.physmem >> 20,
 		    -error);
@@ -209,6 +215,7 @@ kva_init(const struct kva_config *cfg)
 		uao_fini();
 		uvm_page_fini();
 		pmap_shutdown();
+		kva_statsfile_fini();
 		pthread_mutex_unlock(&kva_init_lock);
 		return -error;
 	}
@@ -220,6 +227,7 @@ kva_init(const struct kva_config *cfg)
 	if (error != 0)
 		kva_warn("kva_init: no page daemon (error %d): memory will not "
 		    "be paged out", error);
+	kva_statsfile_start(bi.kva_base, bi.kva_end);	/* statsfile */
 	pthread_mutex_unlock(&kva_init_lock);
 	pthread_once(&kva_atfork_once, kva_atfork_register);
 	return 0;
@@ -240,6 +248,7 @@ kva_fini(void)
 	}
 	if (kva_params.stats)
 		kva_stats_print(2);
+	kva_statsfile_fini();			/* statsfile: thread, file */
 	uvm_pdzero_fini();
 	uvm_pdaemon_fini();
 	trap_uninstall();
@@ -270,7 +279,8 @@ kva_initialized(void)
  * kva_drain: wait until background work is done: pager I/O in flight
  * (the page daemon's pageouts, whose slots a free may have released),
  * the pmap's queued changes, and a whole pass of the background zeroer
- * (uvm_pdzero.c), so that the counters are exact.
+ * (uvm_pdzero.c), so that the counters are exact.  Then the statistics file
+ * gets the quiescent figures.
  */
 void
 kva_drain(void)
@@ -280,6 +290,7 @@ kva_drain(void)
 	uvm_swap_drain();		/* pageouts and pageins in flight */
 	pmap_update(pmap_kernel());
 	uvm_pdzero_drain(0);
+	kva_statsfile_publish(1);	/* statsfile */
 }
 
 /*
@@ -448,6 +459,7 @@ kva_fork_prepare(void)
 		return;
 	if (kva_host_pipe(fork_pipe) != 0)
 		fork_pipe[0] = fork_pipe[1] = -1;
+	kva_statsfile_fork_prepare();		/* statsfile */
 	uvm_pdzero_fork_prepare();	/* nothing in transit from here on */
 	fork_lock_all();
 }
@@ -464,6 +476,7 @@ kva_fork_parent(void)
 		uvm_pdaemon_fork_parent();
 		fork_unlock_all(0);
 		uvm_pdzero_fork_parent();
+		kva_statsfile_fork_parent();	/* statsfile */
 	}
 	pthread_mutex_unlock(&kva_init_lock);
 }
@@ -490,6 +503,7 @@ kva_fork_child(void)
 		uvm_pdaemon_fork_child();
 		fork_unlock_all(1);
 		uvm_pdzero_fork_child();
+		kva_statsfile_fork_child();	/* statsfile: a file of its own */
 	}
 	pthread_mutex_unlock(&kva_init_lock);
 	if (fork_active && !fork_threads_deferred)

@@ -41,6 +41,7 @@
  * be taken while the thread holds any VM lock (trap.c checks).
  */
 #include "kva_impl.h"
+#include "uvm_hist.h"
 #include "pmap_posix/pmap_md.h"
 
 #define FAULT_BATCH 64		/* pages handled per pgo_get call */
@@ -238,6 +239,9 @@ uvm_fault(struct vm_map *orig_map, vaddr_t vaddr, vm_fault_t fault_type,
 	vaddr_t start, end, s;
 	paddr_t pa;
 	int rv;
+	UVMHIST_FUNC("uvm_fault");
+	UVMHIST_LOG(faulthist, "(map=%p, vaddr=%#lx, ft=%d, at=%d)", orig_map,
+	    vaddr, fault_type, access_type);
 
 	(void)fault_type;
 	vaddr = trunc_page(vaddr);
@@ -308,5 +312,6 @@ again:
 		pmap_update(map->pmap);
 	}
 	vm_map_unlock(map);
+	UVMHIST_LOG(faulthist, "<- done (rv=%d, %#lx-%#lx)", rv, start, end, 0);
 	return rv;
 }

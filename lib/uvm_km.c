@@ -37,6 +37,7 @@
 #include "kva_impl.h"
 #include "pmap_posix/pmap_md.h"
 #include "kva_track.h"
+#include "uvm_hist.h"
 
 extern vaddr_t kva_kernel_base;		/* kva_init.c */
 struct vm_map *kernel_map;
@@ -135,7 +136,10 @@ uvm_km_suballoc(struct vm_map *map, vm_offset_t *min, vm_offset_t *max,
     struct vm_map *submap)
 {
 	uvm_flag_t mapflags = UVM_FLAG_NOMERGE | (fixed ? UVM_FLAG_FIXED : 0);
+	UVMHIST_FUNC("uvm_km_suballoc"); UVMHIST_CALLED(maphist);
 
+	UVMHIST_LOG(maphist, "(map=%p, size=%#lx, pageable=%d, fixed=%d)", map,
+	    size, pageable, fixed);
 	size = round_page(size);
 	if (size == 0)
 		return NULL;
@@ -162,6 +166,8 @@ uvm_km_suballoc(struct vm_map *map, vm_offset_t *min, vm_offset_t *max,
 		panic("uvm_km_suballoc(%p, %#lx, %#lx, %#zx): cannot install "
 		    "the submap it just reserved", (void *)map,
 		    (unsigned long)*min, (unsigned long)*max, size);
+	UVMHIST_LOG(maphist, "<- done (submap=%p, min=%#lx, max=%#lx)", submap,
+	    *min, *max, 0);
 	return submap;
 }
 
@@ -179,6 +185,10 @@ uvm_km_suballoc(struct vm_map *map, vm_offset_t *min, vm_offset_t *max,
 void
 uvm_km_pgremove(struct uvm_object *uobj, vm_offset_t start, vm_offset_t end)
 {
+	UVMHIST_FUNC("uvm_km_pgremove"); UVMHIST_CALLED(maphist);
+
+	UVMHIST_LOG(maphist, "(uobj=%p, start=%#lx, end=%#lx)", uobj, start,
+	    end, 0);
 	uvm_km_pgremove_dead(uobj, start, end);
 	/* valgrind: a kernel object's range stays usable, refilled with
 	 * zeros on touch */
@@ -420,9 +430,16 @@ vm_offset_t
 uvm_km_kmemalloc(vm_map_t map, struct uvm_object *obj, vm_size_t size,
     int flags)
 {
+	vaddr_t kva;
+	UVMHIST_FUNC("uvm_km_kmemalloc"); UVMHIST_CALLED(maphist);
+
+	UVMHIST_LOG(maphist, "  (map=%p, obj=%p, size=%#lx, flags=%d)", map,
+	    obj, size, flags);
 	if (obj == NULL && (flags & UVM_KMF_VALLOC) == 0)
 		return 0;
-	return km_alloc_wired(map, obj, size, flags, 0);
+	kva = km_alloc_wired(map, obj, size, flags, 0);
+	UVMHIST_LOG(maphist, "<- done (kva=%#lx)", kva, 0, 0, 0);
+	return kva;
 }
 
 /*
@@ -432,6 +449,9 @@ uvm_km_kmemalloc(vm_map_t map, struct uvm_object *obj, vm_size_t size,
 void
 uvm_km_free(vm_map_t map, vm_offset_t addr, vm_size_t size)
 {
+	UVMHIST_FUNC("uvm_km_free");
+	UVMHIST_LOG(maphist, "(map=%p, addr=%#lx, size=%#lx)", map, addr, size,
+	    0);
 	/* valgrind learns of the free while the VA is still ours */
 	km_untrack(map, trunc_page(addr));
 	kva_track_noaccess((void *)trunc_page(addr),
@@ -470,7 +490,14 @@ uvm_km_free_wakeup(vm_map_t map, vm_offset_t addr, vm_size_t size)
 vm_offset_t
 uvm_km_alloc1(vm_map_t map, vm_size_t size, boolean_t zeroit)
 {
-	return km_alloc_wired(map, uvm.kernel_object, size, 0, zeroit);
+	vaddr_t kva;
+	UVMHIST_FUNC("uvm_km_alloc1"); UVMHIST_CALLED(maphist);
+
+	UVMHIST_LOG(maphist, "(map=%p, size=%#lx, zeroit=%d)", map, size,
+	    zeroit, 0);
+	kva = km_alloc_wired(map, uvm.kernel_object, size, 0, zeroit);
+	UVMHIST_LOG(maphist, "<- done (kva=%#lx)", kva, 0, 0, 0);
+	return kva;
 }
 
 /*
@@ -481,7 +508,9 @@ vm_offset_t
 uvm_km_valloc(vm_map_t map, vm_size_t size)
 {
 	vaddr_t kva;
+	UVMHIST_FUNC("uvm_km_valloc"); UVMHIST_CALLED(maphist);
 
+	UVMHIST_LOG(maphist, "(map=%p, size=%#lx)", map, size, 0, 0);
 	if (KVA_UNLIKELY(vm_map_pmap(map) != pmap_kernel()))
 		panic("uvm_km_valloc(%p, %#zx): not a kernel map", (void *)map,
 		    size);
@@ -491,11 +520,14 @@ uvm_km_valloc(vm_map_t map, vm_size_t size)
 	kva = vm_map_min(map);
 	if (uvm_map(map, &kva, size, uvm.kernel_object, UVM_UNKNOWN_OFFSET,
 	    UVM_MAPFLAG(UVM_PROT_ALL, UVM_PROT_ALL, UVM_INH_NONE,
-	    UVM_ADV_RANDOM, 0)) != KERN_SUCCESS)
+	    UVM_ADV_RANDOM, 0)) != KERN_SUCCESS) {
+		UVMHIST_LOG(maphist, "<- done (no VM)", 0, 0, 0, 0);
 		return 0;
+	}
 	/* valgrind: the range is usable (zero-filled on touch), although
 	 * the host holds it PROT_NONE until the fault */
 	kva_track_defined((void *)kva, size);
+	UVMHIST_LOG(maphist, "<- done (kva=%#lx)", kva, 0, 0, 0);
 	return kva;
 }
 
@@ -508,7 +540,9 @@ vm_offset_t
 uvm_km_valloc_wait(vm_map_t map, vm_size_t size)
 {
 	vaddr_t kva;
+	UVMHIST_FUNC("uvm_km_valloc_wait"); UVMHIST_CALLED(maphist);
 
+	UVMHIST_LOG(maphist, "(map=%p, size=%#lx)", map, size, 0, 0);
 	size = round_page(size);
 	if (size == 0 || size > vm_map_max(map) - vm_map_min(map))
 		return 0;
@@ -527,6 +561,7 @@ uvm_km_valloc_wait(vm_map_t map, vm_size_t size)
 			continue;
 		}
 		map->flags |= VM_MAP_WANTVA;
+		UVMHIST_LOG(maphist, "<<<sleeping>>>", 0, 0, 0, 0);
 		(void)ltsleep(map, PVM | PNORELOCK, "vallocwait", 0, &map->lock);
 	}
 }

@@ -72,6 +72,7 @@
  *       ranked after the map lock.
  */
 #include "kva_impl.h"
+#include "uvm_hist.h"
 #include <stdio.h>
 
 static struct kva_pool uvm_map_entry_pool;	/* struct vm_map_entry */
@@ -765,7 +766,10 @@ uvm_map(struct vm_map *map, vaddr_t *startp, vsize_t size,
 	struct uvm_map_args a;
 	struct vm_map_entry *prev, *entry;
 	vaddr_t start = *startp;
+	UVMHIST_FUNC("uvm_map"); UVMHIST_CALLED(maphist);
 
+	UVMHIST_LOG(maphist, "(map=%p, start=%#lx, size=%#lx, flags=%#x)",
+	    map, start, size, flags);
 	if (size == 0 || (size & PAGE_MASK) != 0)
 		return KERN_INVALID_ARGUMENT;
 	if ((flags & UVM_FLAG_FIXED) != 0 &&
@@ -842,6 +846,8 @@ uvm_map(struct vm_map *map, vaddr_t *startp, vsize_t size,
 	uvm_map_debug_check(map, "uvm_map");
 	vm_map_unlock(map);
 	*startp = start;
+	UVMHIST_LOG(maphist, "<- done (start=%#lx, entries=%d)", start,
+	    map->nentries, 0, 0);
 	return KERN_SUCCESS;
 }
 
@@ -944,7 +950,10 @@ void
 uvm_unmap(struct vm_map *map, vaddr_t start, vaddr_t end)
 {
 	struct vm_map_entry *dead;
+	UVMHIST_FUNC("uvm_unmap"); UVMHIST_CALLED(maphist);
 
+	UVMHIST_LOG(maphist, "(map=%p, start=%#lx, end=%#lx)", map, start, end,
+	    0);
 	vm_map_lock(map);
 	uvm_unmap_remove(map, start, end, &dead);
 	vm_map_unlock(map);

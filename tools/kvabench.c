@@ -34,6 +34,7 @@
  * --json / --csv write the same rows, with the spread, to a file.
  */
 #include <kva.h>
+#include "uvm_hist.h"	/* lib/: UVMHIST_LOG, exported by libkva */
 
 #include <errno.h>
 #include <getopt.h>
@@ -1269,6 +1270,49 @@ bench_mem_returned(const struct kb_bench *bn, struct kb_result *r)
 	note_add(r, "glibc %.1f%%.  kva's peak %.0f MiB held", q[2], peak);
 	return 0;
 }
+/* ------------------------------------------------------------------ */
+/* (f) UVMHIST_LOG into a history that is off, or on, vs an empty loop */
+
+static void
+hist_empty_batch(void *arg, long iters)
+{
+	(void)arg;
+	for (long i = 0; i < iters; i++)
+		__asm__ volatile("" ::: "memory");
+}
+
+/* the history's flag is read from memory on every iteration (the
+ * barrier), as it is in kernel code between other work */
+static void
+hist_log_batch(void *arg, long iters)
+{
+	struct kern_history *h = arg;
+	UVMHIST_FUNC("kvabench");
+
+	for (long i = 0; i < iters; i++) {
+		UVMHIST_LOG(*h, "iteration %ld of %ld", i, iters, 0, 0);
+		__asm__ volatile("" ::: "memory");
+	}
+}
+
+static int
+bench_hist(const struct kb_bench *bn, struct kb_result *r)
+{
+	struct kern_history *h = bn->arg ? &pdhist : &swaphist;
+	struct kb_side k = { .fn = hist_log_batch, .ctx = h };
+	struct kb_side b = { .fn = hist_empty_batch, .ctx = NULL };
+	int was = h->enabled;
+
+	if (uvmhist_set(h->name, (int)bn->arg) != 0)
+		die("uvmhist_set(%s): no ring (kva_init failed?)", h->name);
+	kb_measure_pair(&k, &b, r);
+	(void)uvmhist_set(h->name, was);
+	note_add(r, "%s %s: %.2f ns per log more than the empty loop "
+	    "(%.2f ns per iteration).  ", h->name, bn->arg ? "on" : "off",
+	    r->kva - r->base, r->base);
+	note_costs(r, &k, &b);
+	return 0;
+}
 
 static const struct kb_bench benches[] = {
 	{ "km_alloc1_zero_1p", bench_km_zero, NAN, 1,
@@ -1301,6 +1345,12 @@ static const struct kb_bench benches[] = {
 	{ "valloc_seq_touch_prezero", bench_valloc_prezero, NAN, 0,
 	  "first touch in order of 64 MiB of reused uvm_km_valloc memory, "
 	  "pre-zeroed queue warm vs prezero=0 (informational)" },
+	{ "uvmhist_off", bench_hist, NAN, 0,
+	  "UVMHIST_LOG into a history that is off vs an empty loop: one load "
+	  "and one branch predicted not taken (informational)" },
+	{ "uvmhist_on", bench_hist, NAN, 1,
+	  "UVMHIST_LOG into a history that is on (slot claim, timestamp, "
+	  "entry) vs an empty loop (informational)" },
 };
 #define NBENCH (sizeof(benches) / sizeof(benches[0]))
 

@@ -72,6 +72,7 @@
  *    because the shim maps them itself.
  */
 #include "kvamalloc.h"
+#include "kva_statsfile.h"
 
 #include <malloc.h>
 #include <stdlib.h>
@@ -86,6 +87,7 @@ static int kma_state;			/* 0 down, 1 up, -1 failed */
 static __thread int kma_in_init __attribute__((tls_model("initial-exec")));
 
 void kma_pm_lock_all(void) KMA_HIDDEN;
+void kma_sf_fill(struct kva_sf_shim *s) KMA_HIDDEN;	/* statsfile.c */
 void kma_pm_unlock_all(void) KMA_HIDDEN;
 
 KMA_EXPORT void kvamalloc_fork_prepare(void);
@@ -274,6 +276,7 @@ kma_init(void)
 		(void)pthread_atfork(kvamalloc_fork_prepare,
 		    kvamalloc_fork_parent, kvamalloc_fork_child);
 		kva_fork_threads_deferred();
+		kva_statsfile_set_shim(kma_sf_fill);	/* statsfile */
 		state = 1;
 	}
 	__atomic_store_n(&kma_state, state, __ATOMIC_RELEASE);
@@ -843,4 +846,6 @@ kvamalloc_fork_child(void)
 		kma_small_fork_child();
 	fork_unlock();
 	kva_fork_child_threads();	/* now that malloc works again */
+	if (kma_state > 0)
+		kva_statsfile_fork_done();	/* statsfile: its publisher */
 }

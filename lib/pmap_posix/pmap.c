@@ -75,6 +75,7 @@
  */
 #include "pmap_md.h"
 #include "host.h"
+#include "../uvm_hist.h"
 #include "../kva_track.h"
 
 /* PTE layout */
@@ -638,6 +639,9 @@ pmap_enter(pmap_t pmap, vaddr_t va, paddr_t pa, vm_prot_t prot,
 	uint64_t pfn = pa >> PAGE_SHIFT, old, nv;
 	size_t idx;
 	int access = (int)(flags & PMAP_PROT_MASK) & VM_PROT_ALL;
+	UVMHIST_FUNC("pmap_enter");
+	UVMHIST_LOG(pmaphist, "(va=%#lx, pa=%#lx, prot=%#x, flags=%#x)", va, pa,
+	    prot, flags);
 
 	(void)pmap;
 	if (KVA_UNLIKELY(!va_in_kva(va) || (va & PAGE_MASK) != 0))
@@ -702,6 +706,8 @@ pmap_enter(pmap_t pmap, vaddr_t va, paddr_t pa, vm_prot_t prot,
 void
 pmap_kenter_pa(vaddr_t va, paddr_t pa, vm_prot_t prot, unsigned flags)
 {
+	UVMHIST_FUNC("pmap_kenter_pa");
+	UVMHIST_LOG(pmaphist, "(va=%#lx, pa=%#lx, prot=%#x)", va, pa, prot, 0);
 	(void)pmap_enter(pmap_kernel(), va, pa, prot,
 	    (flags & ~PMAP_CANFAIL) | PMAP_WIRED);
 }
@@ -741,6 +747,8 @@ check_range(const char *fn, vaddr_t sva, vaddr_t eva)
 void
 pmap_remove(pmap_t pmap, vaddr_t sva, vaddr_t eva)
 {
+	UVMHIST_FUNC("pmap_remove");
+	UVMHIST_LOG(pmaphist, "(sva=%#lx, eva=%#lx)", sva, eva, 0, 0);
 	(void)pmap;
 	check_range("pmap_remove", sva, eva);
 	if (sva == eva)
@@ -764,6 +772,8 @@ void
 pmap_protect(pmap_t pmap, vaddr_t sva, vaddr_t eva, vm_prot_t prot)
 {
 	size_t idx, s, e;
+	UVMHIST_FUNC("pmap_protect");
+	UVMHIST_LOG(pmaphist, "(sva=%#lx, eva=%#lx, prot=%#x)", sva, eva, prot, 0);
 
 	check_range("pmap_protect", sva, eva);
 	if ((prot & VM_PROT_READ) == 0) {

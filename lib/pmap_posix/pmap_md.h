@@ -175,4 +175,36 @@ int     kva_host_swap_io(int fd, int write, void *const *pages, int n,
 /* copy len bytes at off from fd_in to fd_out (same offset) */
 int     kva_host_copy_file(int fd_in, int fd_out, off_t off, size_t len);
 
+/*
+ * The statistics file (host_statsfile.c; kva_statsfile.c uses these).
+ * Each returns 0 (or a value) or -errno and keeps errno; none allocates.
+ */
+/* kva_host_sf_dir: the directory of this user's files, created mode 0700
+ * if missing: $XDG_RUNTIME_DIR/kva-<uid>, else /tmp/kva-<uid>.
+ * => 0 and the path in dir; -EPERM if it exists but is not a directory
+ *    of ours with mode 0700 (the path is still in dir, for the message). */
+int   kva_host_sf_dir(char *dir, size_t len);
+/* kva_host_sf_create: create dir/<pid> (mode 0600, replacing a stale
+ * one), size bytes of zeros, and map it shared read-write; no
+ * descriptor stays open.  => the mapping, or NULL with *err = -errno. */
+void *kva_host_sf_create(const char *dir, long pid, size_t size, int *err);
+int   kva_host_sf_unlink(const char *dir, long pid);
+/* kva_host_sf_clean: remove the files in dir of processes that are
+ * gone.  => how many, or -errno. */
+int   kva_host_sf_clean(const char *dir);
+/* anonymous private read-write memory, and unmapping it */
+void *kva_host_map_anon(size_t size, int *err);
+int   kva_host_unmap(void *addr, size_t size);
+long     kva_host_getpid(void);
+unsigned kva_host_getuid(void);
+uint32_t kva_host_gettid(void);
+uint64_t kva_host_realtime(void);	/* CLOCK_REALTIME, ns */
+/* field 22 of /proc/self/stat (start time in clock ticks), or 0 */
+uint64_t kva_host_start_ticks(void);
+/* the program's name (/proc/self/comm), NUL-terminated, in buf */
+void     kva_host_comm(char *buf, size_t len);
+/* a thread with every signal blocked (the program's signals go to the
+ * program's threads).  => 0 or an errno value */
+int      kva_host_thread_create(pthread_t *t, void *(*fn)(void *), void *arg);
+
 #endif /* PMAP_MD_H */

@@ -72,6 +72,7 @@
  *    because the shim maps them itself.
  */
 #include "kvamalloc.h"
+#include "kva_report.h"
 
 #include <malloc.h>
 #include <stdlib.h>
@@ -270,6 +271,7 @@ kma_init(void)
 		if (large < KMA_ALIGN)
 			large = KMA_ALIGN;
 		kma_large_init(&lo);
+		kva_fault_set_describe(kma_large_describe);
 		kma_small_init(large);
 		(void)pthread_atfork(kvamalloc_fork_prepare,
 		    kvamalloc_fork_parent, kvamalloc_fork_child);

@@ -1,0 +1,58 @@
+/*
+ * faultprog_shim.c: programs on the malloc shim that fault on purpose,
+ * for t/fault_report.sh.
+ *
+ *   faultprog_shim guard   a write one page past the end of a large block:
+ *                          "guard page of block B (size N)"
+ *   faultprog_shim uaf     a large block freed in faultprog_shim_free_here,
+ *                          then read: "freed block", and with debug=1
+ *                          "freed at" naming that function
+ *
+ * Linked with the shim (so malloc is kvamalloc) and -export-dynamic.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define BLOCK_SIZE	300000		/* large: above the 128 KiB classes */
+
+void faultprog_shim_free_here(void *p);
+
+void __attribute__((noinline))
+faultprog_shim_free_here(void *p)
+{
+	free(p);
+	__asm__ __volatile__("" ::: "memory");
+}
+
+int
+main(int argc, char **argv)
+{
+	long ps = sysconf(_SC_PAGESIZE);
+	volatile char *p;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: faultprog_shim guard|uaf\n");
+		return 2;
+	}
+	p = malloc(BLOCK_SIZE);
+	if (p == NULL)
+		return 1;
+	memset((char *)p, 1, BLOCK_SIZE);
+	printf("block %p size %d\n", (void *)p, BLOCK_SIZE);
+	fflush(stdout);
+	if (strcmp(argv[1], "guard") == 0) {
+		size_t end = ((size_t)BLOCK_SIZE + (size_t)ps - 1) &
+		    ~((size_t)ps - 1);
+
+		p[end + 16] = 2;	/* the guard page after the block */
+		return 0;
+	}
+	if (strcmp(argv[1], "uaf") == 0) {
+		faultprog_shim_free_here((void *)p);
+		return p[100];
+	}
+	fprintf(stderr, "faultprog_shim: unknown mode %s\n", argv[1]);
+	return 2;
+}

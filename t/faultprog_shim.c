@@ -7,6 +7,8 @@
  *   faultprog_shim uaf     a large block freed in faultprog_shim_free_here,
  *                          then read: "freed block", and with debug=1
  *                          "freed at" naming that function
+ *   faultprog_shim large   a large block allocated and freed: no fault
+ *                          (for the probes' test, t/probes.sh)
  *
  * Linked with the shim (so malloc is kvamalloc) and -export-dynamic.
  */
@@ -33,7 +35,7 @@ main(int argc, char **argv)
 	volatile char *p;
 
 	if (argc != 2) {
-		fprintf(stderr, "usage: faultprog_shim guard|uaf\n");
+		fprintf(stderr, "usage: faultprog_shim guard|uaf|large\n");
 		return 2;
 	}
 	p = malloc(BLOCK_SIZE);
@@ -47,6 +49,10 @@ main(int argc, char **argv)
 		    ~((size_t)ps - 1);
 
 		p[end + 16] = 2;	/* the guard page after the block */
+		return 0;
+	}
+	if (strcmp(argv[1], "large") == 0) {
+		free((void *)p);
 		return 0;
 	}
 	if (strcmp(argv[1], "uaf") == 0) {

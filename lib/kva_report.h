@@ -58,4 +58,11 @@ struct kva_fault_desc {
 typedef int (*kva_fault_describe_fn)(vaddr_t va, struct kva_fault_desc *d);
 void kva_fault_set_describe(kva_fault_describe_fn fn);
 
+/*
+ * Statistics from above.  kva_stats_print(fd) first calls the function
+ * registered here (the malloc shim's per-size-class summary), then
+ * prints kva's own figures (kva_init.c).
+ */
+void kva_stats_set_hook(void (*fn)(int fd));
+
 #endif /* KVA_REPORT_H */

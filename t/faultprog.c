@@ -6,6 +6,8 @@
  *   faultprog km-uaf    uvm_km_alloc1 in faultprog_alloc_here, uvm_km_free
  *                       in faultprog_free_here, then a read of the block
  *   faultprog km-valid  uvm_km_valloc, touched: resolved, exits 0
+ *   faultprog km-exit   uvm_km_valloc, touched, and exit without kva_fini
+ *                       (stats=1 prints at exit; t/stats.sh)
  *
  * Linked with -export-dynamic, so that backtrace_symbols names the
  * program's own functions.
@@ -42,7 +44,7 @@ main(int argc, char **argv)
 	int error;
 
 	if (argc != 2) {
-		fprintf(stderr, "usage: faultprog km-uaf|km-valid\n");
+		fprintf(stderr, "usage: faultprog km-uaf|km-valid|km-exit\n");
 		return 2;
 	}
 	error = kva_init(NULL);
@@ -58,6 +60,14 @@ main(int argc, char **argv)
 		faultprog_free_here(va, size);
 		/* the read faults, is reported, and the default action ends us */
 		return ((volatile char *)va)[PAGE_SIZE + 8];
+	}
+	if (strcmp(argv[1], "km-exit") == 0) {
+		va = uvm_km_valloc(kernel_map, size);
+		if (va == 0)
+			return 1;
+		((volatile char *)va)[0] = 1;
+		((volatile char *)va)[2 * PAGE_SIZE] = 1;
+		return 0;
 	}
 	if (strcmp(argv[1], "km-valid") == 0) {
 		va = uvm_km_valloc(kernel_map, size);

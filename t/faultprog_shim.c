@@ -9,9 +9,13 @@
  *                          "freed at" naming that function
  *   faultprog_shim large   a large block allocated and freed: no fault
  *                          (for the probes' test, t/probes.sh)
+ *   faultprog_shim stats   small and large blocks live, then mallinfo2()
+ *                          and malloc_stats(); prints mallinfo2's figures
+ *                          on stdout (t/stats.sh compares them)
  *
  * Linked with the shim (so malloc is kvamalloc) and -export-dynamic.
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +39,7 @@ main(int argc, char **argv)
 	volatile char *p;
 
 	if (argc != 2) {
-		fprintf(stderr, "usage: faultprog_shim guard|uaf|large\n");
+		fprintf(stderr, "usage: faultprog_shim guard|uaf|large|stats\n");
 		return 2;
 	}
 	p = malloc(BLOCK_SIZE);
@@ -50,6 +54,22 @@ main(int argc, char **argv)
 
 		p[end + 16] = 2;	/* the guard page after the block */
 		return 0;
+	}
+	if (strcmp(argv[1], "stats") == 0) {
+		struct mallinfo2 mi;
+		void *keep[64];
+		int i;
+
+		for (i = 0; i < 64; i++)
+			keep[i] = malloc((size_t)(i + 1) * 24);
+		/* nothing allocates between the two */
+		mi = mallinfo2();
+		malloc_stats();
+		printf("uordblks %zu hblkhd %zu hblks %zu arena %zu\n",
+		    mi.uordblks, mi.hblkhd, mi.hblks, mi.arena);
+		for (i = 0; i < 64; i++)
+			free(keep[i]);
+		return 0;	/* the large block stays: stats=1 shows it */
 	}
 	if (strcmp(argv[1], "large") == 0) {
 		free((void *)p);

@@ -141,5 +141,6 @@ ssize_t kva_host_write(int fd, const void *buf, size_t len);
 void    kva_host_abort(void) __attribute__((noreturn));
 uint64_t kva_host_nanotime(void);	/* CLOCK_MONOTONIC, ns */
 const char *kva_host_getenv(const char *name);
+int     kva_host_atexit(void (*fn)(void));	/* 0 or -ENOMEM */
 
 #endif /* PMAP_MD_H */

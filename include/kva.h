@@ -429,6 +429,7 @@ struct uvmexp {
 	long pga_zerohit;	/* zeroed allocations served by known-zero pages */
 	long pga_zeromiss;	/* zeroed allocations that had to zero */
 	long hostcalls;		/* host system calls made by the pmap */
+	long hostcall_ns;	/* nanoseconds spent in them */
 	long hostmaps;		/* host mappings (VMAs) the pmap holds now */
 	long hostmaps_peak;	/* the most it has held */
 	long hostmaps_limit;	/* the most it may hold */

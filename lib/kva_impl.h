@@ -24,6 +24,7 @@
 #define KVA_IMPL_H
 
 #include "kva.h"
+#include "kva_sdt.h"		/* KVA_PROBE_* (USDT probes) */
 #include <errno.h>
 #include <string.h>
 

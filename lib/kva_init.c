@@ -23,6 +23,7 @@
 #include "kva_impl.h"
 #include "kva_track.h"
 #include "kva_statsfile.h"
+#include "kva_report.h"
 #include "pmap_posix/pmap_md.h"
 
 struct uvmexp uvmexp = {
@@ -38,6 +39,8 @@ static pthread_mutex_t kva_init_lock = PTHREAD_MUTEX_INITIALIZER;
 static int kva_up;
 static pthread_once_t kva_atfork_once = PTHREAD_ONCE_INIT;
 static void kva_atfork_register(void);
+static pthread_once_t kva_atexit_once = PTHREAD_ONCE_INIT;
+static void kva_atexit_register(void);
 
 /*
  * Valgrind: blocks of uvm_km memory still allocated at kva_fini stay
@@ -230,6 +233,8 @@ kva_init(const struct kva_config *cfg)
 	kva_statsfile_start(bi.kva_base, bi.kva_end);	/* statsfile */
 	pthread_mutex_unlock(&kva_init_lock);
 	pthread_once(&kva_atfork_once, kva_atfork_register);
+	if (p.stats)
+		pthread_once(&kva_atexit_once, kva_atexit_register);
 	return 0;
 }
 
@@ -360,27 +365,83 @@ kva_dump(int fd)
 	kva_stats_print(fd);
 }
 
+/*
+ * Statistics (KVA_OPTIONS stats=1, malloc_stats, kva_dump).
+ *
+ * kva_stats_print writes a summary in the manner of malloc_stats and
+ * mi_stats_print: first what the layer above has to say (the malloc
+ * shim registers its per-size-class table with kva_stats_set_hook), then
+ * kva's pages, faults, paging and host calls.  With stats=1 it runs at
+ * kva_fini, or at exit if kva is still up then (atexit, registered by the
+ * first kva_init that has stats=1).
+ * => formats with kva_printf (no malloc); reads the counters without
+ *    locks, so figures taken while other threads work may disagree a
+ *    little with each other.
+ */
+static void (*kva_stats_hook)(int fd);
+
+void
+kva_stats_set_hook(void (*fn)(int fd))
+{
+	__atomic_store_n(&kva_stats_hook, fn, __ATOMIC_RELEASE);
+}
+
+#define STATS_MIB(pages) \
+	((unsigned long long)(pages) * (unsigned long long)uvmexp.pagesize >> 20)
+
 void
 kva_stats_print(int fd)
 {
-	long pk = uvmexp.pagesize / 1024;
+	void (*hook)(int) = __atomic_load_n(&kva_stats_hook, __ATOMIC_ACQUIRE);
+	long ncalls = uvmexp.hostcalls, ns = uvmexp.hostcall_ns;
+	int pageable = uvmexp.active + uvmexp.inactive;
 
+	if (hook != NULL)
+		hook(fd);
 	kva_printf(fd,
-	    "kva: %d pages of %d KiB: %d free (%d known zero), %d wired, "
-	    "%d active, %d inactive\n"
-	    "kva: zeroed allocations: %ld from zero pages, %ld zeroed\n"
-	    "kva: host mappings: %ld now, %ld peak, limit %ld; "
-	    "%ld host calls\n"
-	    "kva: faults %ld, pageins %ld, swap %d/%d pages\n"
+	    "kva: pages: %d of %d KiB (%llu MiB); %d free (%d known zero), "
+	    "%d wired (%llu MiB), %d pageable (%llu MiB: %d active, "
+	    "%d inactive)\n",
+	    uvmexp.npages, uvmexp.pagesize >> 10, STATS_MIB(uvmexp.npages),
+	    uvmexp.free, uvmexp.zeropages, uvmexp.wired,
+	    STATS_MIB(uvmexp.wired), pageable, STATS_MIB(pageable),
+	    uvmexp.active, uvmexp.inactive);
+	kva_printf(fd,
+	    "kva: faults %ld; zeroed allocations: %ld from zero pages, "
+	    "%ld zeroed\n"
+	    "kva: paging: %ld pageins, %ld pageouts (%ld swapped out, %ld in), "
+	    "swap %d/%d pages; page daemon woke %ld times, freed %ld\n",
+	    uvmexp.faults, uvmexp.pga_zerohit, uvmexp.pga_zeromiss,
+	    uvmexp.pageins, uvmexp.pdpageouts, uvmexp.pgswapout,
+	    uvmexp.pgswapin, uvmexp.swpginuse, uvmexp.swpages, uvmexp.pdwoke,
+	    uvmexp.pdfreed);
+	kva_printf(fd,
+	    "kva: host mappings: %ld now, %ld peak, limit %ld\n"
+	    "kva: host calls: %ld, %ld.%03ld ms in all (%ld ns each)\n",
+	    uvmexp.hostmaps, uvmexp.hostmaps_peak, uvmexp.hostmaps_limit,
+	    ncalls, ns / 1000000, ns / 1000 % 1000,
+	    ncalls > 0 ? ns / ncalls : 0L);
+	kva_printf(fd,
 	    "kva: background (%s): %ld pages zeroed ahead, %ld MiB "
 	    "decommitted, %ld passes\n",
-	    uvmexp.npages, (int)pk, uvmexp.free, uvmexp.zeropages, uvmexp.wired,
-	    uvmexp.active, uvmexp.inactive, uvmexp.pga_zerohit,
-	    uvmexp.pga_zeromiss, uvmexp.hostmaps, uvmexp.hostmaps_peak,
-	    uvmexp.hostmaps_limit, uvmexp.hostcalls, uvmexp.faults,
-	    uvmexp.pageins, uvmexp.swpginuse, uvmexp.swpages,
 	    uvm_pdzero_uring() ? "io_uring" : "sync", uvmexp.pdzeroed,
 	    uvmexp.decommitted >> 20, uvmexp.pdzpasses);
+}
+
+/* at exit, with stats=1: the summary, unless kva_fini printed it */
+static void
+kva_stats_atexit(void)
+{
+	if (kva_initialized() && kva_params.stats)
+		kva_stats_print(2);
+}
+
+static void
+kva_atexit_register(void)
+{
+	if (kva_host_atexit(kva_stats_atexit) != 0)
+		kva_warn("kva_init: atexit failed: stats=1 prints only at "
+		    "kva_fini");
 }
 
 /*

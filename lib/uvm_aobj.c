@@ -24,6 +24,7 @@
  */
 #include "kva_impl.h"
 #include "pmap_posix/pmap_md.h"
+#include "uvm_hist.h"
 
 #include <pthread.h>
 
@@ -385,6 +386,7 @@ uao_pagein(struct uvm_object *uobj, voff_t off, struct vm_page **pgp)
 	int slots[UAO_PAGEIN_MAX];
 	size_t idx = (size_t)off >> PAGE_SHIFT;
 	int n = 0, error, slot;
+	UVMHIST_FUNC("uao_pagein");
 
 	/* fork waits for pages in flight: never block on it holding a lock */
 	if (pthread_rwlock_tryrdlock(&uvm_swap_iolock) != 0) {
@@ -424,6 +426,8 @@ uao_pagein(struct uvm_object *uobj, voff_t off, struct vm_page **pgp)
 	for (int i = 0; i < n; i++)
 		pps[i]->owner_tag = "uao_pagein";
 	mutex_exit(&uobj->vmobjlock);
+	UVMHIST_LOG(swaphist, "pagein of %d pages of obj %p at off %#lx from "
+	    "slot %d", n, uobj, off, slot);
 
 	error = uvm_swap_io(slot, pps, n, 0);
 
@@ -446,6 +450,7 @@ uao_pagein(struct uvm_object *uobj, voff_t off, struct vm_page **pgp)
 			continue;
 		}
 		pg->flags &= (uint16_t)~PG_FAKE;
+		KVA_PROBE_PAGEIN(VM_PAGE_TO_PHYS(pg), uobj, pg->offset);
 		if (i == 0) {
 			/* the page asked for: its slot goes, it is dirty */
 			if (own) {

@@ -245,6 +245,7 @@ uvm_fault(struct vm_map *orig_map, vaddr_t vaddr, vm_fault_t fault_type,
 
 	(void)fault_type;
 	vaddr = trunc_page(vaddr);
+	KVA_PROBE_FAULT(vaddr, access_type);
 	__atomic_fetch_add(&uvmexp.faults, 1, __ATOMIC_RELAXED);
 again:
 	map = orig_map;

@@ -38,6 +38,7 @@
 #include "pmap_posix/pmap_md.h"
 #include "kva_track.h"
 #include "uvm_hist.h"
+#include "kva_report.h"
 
 extern vaddr_t kva_kernel_base;		/* kva_init.c */
 struct vm_map *kernel_map;
@@ -281,6 +282,22 @@ km_undo(vm_map_t map, struct uvm_object *obj, vaddr_t kva, voff_t offset,
 	uvm_unmap(map, kva, kva + size);
 }
 
+/* km_note_alloc: what every successful allocation tells the observers */
+static inline void
+km_note_alloc(vm_map_t map, vaddr_t kva, vsize_t size)
+{
+	KVA_PROBE_KM_ALLOC(map, kva, size);
+	KVA_STACK_NOTE(KVA_STACK_ALLOC, kva, kva + size);
+}
+
+/* km_note_free: the same for a free, before the range goes */
+static inline void
+km_note_free(vm_map_t map, vaddr_t start, vaddr_t end)
+{
+	KVA_PROBE_KM_FREE(map, start, end - start);
+	KVA_STACK_NOTE(KVA_STACK_FREE, start, end);
+}
+
 /*
  * km_alloc_wired: the common body of uvm_km_kmemalloc and uvm_km_alloc1
  * (section 3).
@@ -312,6 +329,7 @@ km_alloc_wired(vm_map_t map, struct uvm_object *obj, vsize_t size, int flags,
 		if (obj != NULL && obj->pgops != NULL &&
 		    obj->pgops->pgo_get != NULL)
 			kva_track_defined((void *)kva, size);	/* pager fills */
+		km_note_alloc(map, kva, size);
 		return kva;
 	}
 
@@ -401,6 +419,7 @@ km_alloc_wired(vm_map_t map, struct uvm_object *obj, vsize_t size, int flags,
 			kva_track_malloclike((void *)kva, size, 0, zeroit);
 		}
 	}
+	km_note_alloc(map, kva, size);
 	return kva;
 }
 
@@ -452,6 +471,7 @@ uvm_km_free(vm_map_t map, vm_offset_t addr, vm_size_t size)
 	UVMHIST_FUNC("uvm_km_free");
 	UVMHIST_LOG(maphist, "(map=%p, addr=%#lx, size=%#lx)", map, addr, size,
 	    0);
+	km_note_free(map, trunc_page(addr), round_page(addr + size));
 	/* valgrind learns of the free while the VA is still ours */
 	km_untrack(map, trunc_page(addr));
 	kva_track_noaccess((void *)trunc_page(addr),
@@ -469,6 +489,7 @@ uvm_km_free_wakeup(vm_map_t map, vm_offset_t addr, vm_size_t size)
 {
 	struct vm_map_entry *dead = NULL;
 
+	km_note_free(map, trunc_page(addr), round_page(addr + size));
 	km_untrack(map, trunc_page(addr));
 	kva_track_noaccess((void *)trunc_page(addr),
 	    round_page(addr + size) - trunc_page(addr));
@@ -528,6 +549,7 @@ uvm_km_valloc(vm_map_t map, vm_size_t size)
 	 * the host holds it PROT_NONE until the fault */
 	kva_track_defined((void *)kva, size);
 	UVMHIST_LOG(maphist, "<- done (kva=%#lx)", kva, 0, 0, 0);
+	km_note_alloc(map, kva, size);
 	return kva;
 }
 

@@ -1156,6 +1156,7 @@ uvm_pagealloc(struct uvm_object *obj, voff_t off, struct vm_anon *anon,
 	}
 	if (obj != NULL)
 		uvm_pageinsert(pg, obj, off);
+	KVA_PROBE_PAGE_ALLOC(VM_PAGE_TO_PHYS(pg), obj, off);
 	return pg;
 }
 
@@ -1262,6 +1263,7 @@ uvm_pagefree(struct vm_page *pg)
 	bool wake;
 
 	uvm_pagefree_check("uvm_pagefree", pg);
+	KVA_PROBE_PAGE_FREE(VM_PAGE_TO_PHYS(pg));
 	if (pg->flags & PG_TABLED)
 		uvm_pageremove(pg);
 	if ((pg->pqflags & (PQ_ACTIVE | PQ_INACTIVE)) || pg->wire_count)

@@ -52,6 +52,7 @@
  */
 #include "kva_impl.h"
 #include "pmap_posix/pmap_md.h"
+#include "uvm_hist.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -201,11 +202,17 @@ static int
 pd_pageout(struct uvm_object *uobj, struct vm_page **pps, int n)
 {
 	int done = 0, slot = 0, got = n, error = 0;
+	UVMHIST_FUNC("pd_pageout");
 
 	__atomic_fetch_add(&uvmexp.paging, n, __ATOMIC_RELAXED);
 	pmap_update(pmap_kernel());
 	slot = uvm_swap_alloc(&got, 1);
+	UVMHIST_LOG(pdhist, "pageout of %d pages of obj %p at off %#lx: slot %d",
+	    n, uobj, pps[0]->offset, slot);
 	if (slot != 0) {
+		for (int i = 0; i < got; i++)
+			KVA_PROBE_PAGEOUT(VM_PAGE_TO_PHYS(pps[i]), uobj,
+			    pps[i]->offset);
 		error = uvm_swap_io(slot, pps, got, 1);
 		if (error != 0) {
 			kva_warn("kva: page daemon: swap write of %d pages at "
@@ -375,6 +382,10 @@ pd_work(void)
 {
 	int passes = 0;
 
+	UVMHIST_FUNC("pd_work");
+	UVMHIST_LOG(pdhist, "woke: free %d, freemin %d, freetarg %d, waiters %d",
+	    uvmexp.free, uvmexp.freemin, uvmexp.freetarg,
+	    uvm_free_waiters_count());
 	__atomic_fetch_add(&uvmexp.pdwoke, 1, __ATOMIC_RELAXED);
 	while (!__atomic_load_n(&pd.stop, __ATOMIC_RELAXED) && passes++ < 64) {
 		struct pd_pass pass = { 0, 0, 0, 0 };
@@ -382,6 +393,9 @@ pd_work(void)
 		pthread_rwlock_rdlock(&uvm_swap_iolock);
 		pd_scan(&pass);
 		pthread_rwlock_unlock(&uvm_swap_iolock);
+		UVMHIST_LOG(pdhist, "pass: freed %ld, pageouts %ld, aged %ld, "
+		    "swap full %ld", pass.freed, pass.pageouts, pass.aged,
+		    pass.swapfull);
 		if (pass.freed > 0)
 			wakeup(&uvmexp.free);
 		if (pass.freed > 0 || pass.pageouts > 0) {

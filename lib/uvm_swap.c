@@ -35,6 +35,7 @@
  */
 #include "kva_impl.h"
 #include "pmap_posix/pmap_md.h"
+#include "uvm_hist.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -189,6 +190,7 @@ uvm_swap_alloc(int *nslots, int lessok)
 {
 	size_t n = (size_t)*nslots;
 	long at = -1;
+	UVMHIST_FUNC("uvm_swap_alloc");
 
 	if (sw.fd < 0 || n == 0)
 		return 0;
@@ -211,6 +213,8 @@ uvm_swap_alloc(int *nslots, int lessok)
 	}
 	for (size_t i = (size_t)at; i < (size_t)at + n; i++)
 		sw.bitmap[i >> 6] |= (uint64_t)1 << (i & 63);
+	UVMHIST_LOG(swaphist, "alloc %zu slots at %ld (of %zu asked), %zu in use",
+	    n, at + 1, (size_t)*nslots, sw.inuse + n);
 	sw.inuse += n;
 	sw.cursor = (size_t)at + n < sw.nslots ? (size_t)at + n : 0;
 	uvmexp.swpginuse = (int)sw.inuse;

@@ -2,8 +2,8 @@
  * kvabench.c: how kva compares with the host, measured in one run.
  *
  * usage: kvabench [--quick] [--rounds N] [--only NAME[,NAME...]] [--list]
- *                 [--json FILE] [--csv FILE] [--seed N] [--vma-rounds N]
- *                 [--verbose]
+ *                 [--json FILE] [--csv FILE] [--plot DIR] [--seed N]
+ *                 [--vma-rounds N] [--verbose]
  *
  * Every benchmark measures kva and a baseline made of plain host calls
  * (mmap, munmap) in the same process, in alternating order: a round
@@ -32,6 +32,11 @@
  *
  * Output: a text table on stdout (one row per benchmark, notes below it);
  * --json / --csv write the same rows, with the spread, to a file.
+ * --plot DIR writes the table (kvabench.txt), the rows as gnuplot data
+ * (kvabench.dat, kvabench-paging.dat), a gnuplot script (kvabench.gp),
+ * and runs gnuplot on it for two PNG charts: kvabench-ratio.png, each
+ * benchmark's ratio with its spread and target, and kvabench-paging.png,
+ * the demand-paging cost per page of kva against the host.
  */
 #include <kva.h>
 #include "uvm_hist.h"	/* lib/: UVMHIST_LOG, exported by libkva */
@@ -49,7 +54,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <fcntl.h>
+#include <spawn.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -67,6 +74,7 @@ static struct {
 	const char *only;
 	const char *json;
 	const char *csv;
+	const char *plot;
 	uint64_t seed;
 	int verbose;
 } opt;
@@ -83,6 +91,8 @@ struct kb_result {
 	long iters_kva, iters_base;	/* per round and side */
 	double kva_q[5], base_q[5];	/* min, p25, median, p75, max */
 	double pratio_q[5];		/* paired (per-round) ratios */
+	double npages;			/* pages touched per iteration, for
+					 * the per-page cost (paging rows) */
 	char note[KB_NOTE];
 };
 
@@ -820,6 +830,7 @@ bench_valloc_touch(const struct kb_bench *bn, struct kb_result *r)
 	uvm_km_free(kernel_map, va, kc.size);
 
 	kb_measure_pair(&k, &b, r);
+	r->npages = (double)kc.npages;
 	note_add(r, "per page: kva %.3f us, anonymous mmap %.3f us; host "
 	    "mappings after the touch: %ld for %zu MiB (%.1f per GiB).  ",
 	    r->kva / 1e3 / (double)kc.npages, r->base / 1e3 / (double)kc.npages,
@@ -1390,12 +1401,12 @@ fmt_num(char *buf, size_t len, double v)
 }
 
 static void
-print_table(const struct kb_result *rs, int n)
+print_table(FILE *f, const struct kb_result *rs, int n)
 {
 	char a[32], b[32], c[32], t[32];
 
-	printf("\n%-20s %12s %12s  %-8s %9s %8s  %s\n", "benchmark", "kva",
-	    "baseline", "unit", "ratio", "target", "verdict");
+	fprintf(f, "\n%-20s %12s %12s  %-8s %9s %8s  %s\n", "benchmark",
+	    "kva", "baseline", "unit", "ratio", "target", "verdict");
 	for (int i = 0; i < n; i++) {
 		const struct kb_result *r = &rs[i];
 
@@ -1406,13 +1417,13 @@ print_table(const struct kb_result *rs, int n)
 			snprintf(t, sizeof(t), "-");
 		else
 			snprintf(t, sizeof(t), "<=%.2f", r->target);
-		printf("%-20s %12s %12s  %-8s %9s %8s  %s\n", r->name, a, b,
-		    r->unit, c, t, r->verdict);
+		fprintf(f, "%-20s %12s %12s  %-8s %9s %8s  %s\n", r->name, a,
+		    b, r->unit, c, t, r->verdict);
 	}
-	printf("\n");
+	fprintf(f, "\n");
 	for (int i = 0; i < n; i++)
 		if (rs[i].note[0] != '\0')
-			printf("%s: %s\n", rs[i].name, rs[i].note);
+			fprintf(f, "%s: %s\n", rs[i].name, rs[i].note);
 }
 
 static void
@@ -1558,6 +1569,152 @@ write_csv(const char *path, const struct kb_result *rs, int n)
 		die("%s: %s", path, strerror(errno));
 }
 
+/*
+ * Plots (--plot DIR).  gnuplot reads "?" as a missing value.
+ */
+static FILE *
+plot_open(const char *dir, const char *name, char *path, size_t len)
+{
+	FILE *f;
+
+	snprintf(path, len, "%s/%s", dir, name);
+	f = fopen(path, "w");
+	if (f == NULL)
+		die("%s: %s", path, strerror(errno));
+	return f;
+}
+
+static void
+plot_close(FILE *f, const char *path)
+{
+	if (fclose(f) != 0)
+		die("%s: %s", path, strerror(errno));
+}
+
+static void
+plot_num(FILE *f, double v)
+{
+	if (isnan(v) || isinf(v))
+		fputs(" ?", f);
+	else
+		fprintf(f, " %.6g", v);
+}
+
+/* run gnuplot on script in dir; 0, or -1 with a message */
+static int
+plot_run(const char *dir, const char *script)
+{
+	char *argv[] = { "gnuplot", (char *)script, NULL };
+	extern char **environ;
+	char cwd[4096];
+	pid_t pid;
+	int st, error;
+
+	if (getcwd(cwd, sizeof(cwd)) == NULL || chdir(dir) != 0)
+		die("%s: %s", dir, strerror(errno));
+	error = posix_spawnp(&pid, "gnuplot", NULL, NULL, argv, environ);
+	if (chdir(cwd) != 0)
+		die("%s: %s", cwd, strerror(errno));
+	if (error != 0) {
+		fprintf(stderr, "kvabench: cannot run gnuplot (%s): the table "
+		    "and data are in %s, the charts are not (Debian: "
+		    "gnuplot-nox)\n", strerror(error), dir);
+		return -1;
+	}
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
+	    WEXITSTATUS(st) != 0) {
+		fprintf(stderr, "kvabench: gnuplot %s/%s failed\n", dir, script);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+write_plot(const char *dir, const struct kb_result *rs, int n)
+{
+	char path[4096];
+	FILE *f;
+	int npaging = 0;
+
+	if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+		die("%s: %s", dir, strerror(errno));
+
+	f = plot_open(dir, "kvabench.txt", path, sizeof(path));
+	print_table(f, rs, n);
+	plot_close(f, path);
+
+	f = plot_open(dir, "kvabench.dat", path, sizeof(path));
+	fprintf(f, "# name ratio ratio_p25 ratio_p75 target kva baseline unit\n");
+	for (int i = 0; i < n; i++) {
+		fprintf(f, "%s", rs[i].name);
+		plot_num(f, rs[i].ratio);
+		plot_num(f, rs[i].pratio_q[1]);
+		plot_num(f, rs[i].pratio_q[3]);
+		plot_num(f, rs[i].target);
+		plot_num(f, rs[i].kva);
+		plot_num(f, rs[i].base);
+		fprintf(f, " %s\n", rs[i].unit[0] != '\0' ? rs[i].unit : "-");
+	}
+	plot_close(f, path);
+
+	f = plot_open(dir, "kvabench-paging.dat", path, sizeof(path));
+	fprintf(f, "# order kva_us_per_page native_us_per_page ratio\n");
+	for (int i = 0; i < n; i++) {
+		if (rs[i].npages <= 0 || isnan(rs[i].kva))
+			continue;
+		fprintf(f, "%s", strstr(rs[i].name, "rand") != NULL ?
+		    "random" : "in-order");
+		plot_num(f, rs[i].kva / 1e3 / rs[i].npages);
+		plot_num(f, rs[i].base / 1e3 / rs[i].npages);
+		plot_num(f, rs[i].ratio);
+		fputc('\n', f);
+		npaging++;
+	}
+	plot_close(f, path);
+
+	f = plot_open(dir, "kvabench.gp", path, sizeof(path));
+	fprintf(f,
+	    "# kvabench.gp: charts of kvabench.dat (written by kvabench --plot)\n"
+	    "set terminal pngcairo noenhanced size 960,540 font 'sans,10'\n"
+	    "set datafile missing '?'\n"
+	    "set style fill solid 0.7 border -1\n"
+	    "set grid ytics\n"
+	    "set key top left\n"
+	    "set output 'kvabench-ratio.png'\n"
+	    "set title 'kvabench: kva / host baseline, median over rounds "
+	    "(whiskers: p25-p75 of the per-round ratios; lower is better)'\n"
+	    "set logscale y\n"
+	    "set ylabel 'ratio kva / baseline (log scale)'\n"
+	    "set xtics rotate by -20 nomirror\n"
+	    "set style data histograms\n"
+	    "set style histogram errorbars gap 2 lw 1\n"
+	    "plot 'kvabench.dat' using 2:3:4:xtic(1) title 'kva / baseline' "
+	    "lc rgb '#4477aa', \\\n"
+	    "     '' using 0:5 with points pt 9 ps 2 lc rgb '#cc3311' "
+	    "title 'target (at most)', \\\n"
+	    "     1 with lines dt 2 lc rgb 'black' title 'parity'\n"
+	    "unset logscale y\n");
+	if (npaging > 0)
+		fprintf(f,
+		    "set output 'kvabench-paging.png'\n"
+		    "set title 'Demand paging: first touch of 64 MiB, cost per "
+		    "page'\n"
+		    "set ylabel 'microseconds per page'\n"
+		    "set yrange [0:*]\n"
+		    "set xtics norotate\n"
+		    "set style histogram clustered gap 1\n"
+		    "plot 'kvabench-paging.dat' using 2:xtic(1) title "
+		    "'kva (uvm_km_valloc, a fault per page)' lc rgb '#4477aa', "
+		    "\\\n"
+		    "     '' using 3 title 'native (anonymous mmap)' "
+		    "lc rgb '#bbbbbb'\n");
+	plot_close(f, path);
+
+	if (plot_run(dir, "kvabench.gp") == 0)
+		printf("kvabench: charts in %s: kvabench-ratio.png%s\n", dir,
+		    npaging > 0 ? ", kvabench-paging.png" : "");
+}
+
 /* ------------------------------------------------------------------ */
 
 static void
@@ -1566,8 +1723,8 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: kvabench [--quick] [--rounds N] [--only NAME[,NAME...]] "
 	    "[--list]\n"
-	    "                [--json FILE] [--csv FILE] [--seed N] "
-	    "[--vma-rounds N] [--verbose]\n"
+	    "                [--json FILE] [--csv FILE] [--plot DIR] "
+	    "[--seed N] [--vma-rounds N] [--verbose]\n"
 	    "KVA_OPTIONS applies after the defaults physmem=2G, kva=64G.\n");
 }
 
@@ -1595,6 +1752,7 @@ main(int argc, char **argv)
 		{ "list", no_argument, NULL, 'l' },
 		{ "json", required_argument, NULL, 'j' },
 		{ "csv", required_argument, NULL, 'c' },
+		{ "plot", required_argument, NULL, 'p' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "vma-rounds", required_argument, NULL, 'V' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -1609,7 +1767,7 @@ main(int argc, char **argv)
 	int ch, nres = 0, error, list = 0, rounds = 0, vrounds = 0;
 
 	opt.seed = 1;
-	while ((ch = getopt_long(argc, argv, "qr:o:lj:c:s:V:vh", lopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "qr:o:lj:c:p:s:V:vh", lopts, NULL)) != -1) {
 		switch (ch) {
 		case 'q':
 			opt.quick = 1;
@@ -1633,6 +1791,9 @@ main(int argc, char **argv)
 			break;
 		case 'c':
 			opt.csv = optarg;
+			break;
+		case 'p':
+			opt.plot = optarg;
 			break;
 		case 's':
 			opt.seed = strtoull(optarg, NULL, 0);
@@ -1733,13 +1894,15 @@ main(int argc, char **argv)
 		if (opt.verbose)
 			printf("  %s: %.1f s\n", bn->name, (now_ns() - tb) / 1e9);
 	}
-	print_table(results, nres);
+	print_table(stdout, results, nres);
 	printf("\n(%.1f s; medians over rounds; ratio = kva / baseline unless "
 	    "noted)\n", (now_ns() - t0) / 1e9);
 	if (opt.json != NULL)
 		write_json(opt.json, results, nres);
 	if (opt.csv != NULL)
 		write_csv(opt.csv, results, nres);
+	if (opt.plot != NULL)
+		write_plot(opt.plot, results, nres);
 	kva_fini();
 	return 0;
 }

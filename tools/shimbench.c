@@ -1,14 +1,18 @@
 /*
  * shimbench.c: the malloc shim against glibc, jemalloc and mimalloc.
  *
- *   shimbench [-n] [workload...]
+ *   shimbench [-n] [--plot DIR] [workload...]
  *
  * Each workload runs in a fresh process (this program, re-executed with
  * --run NAME) once per allocator, the allocator preloaded with
  * LD_PRELOAD; the child times its own work and the parent reads the peak
  * RSS from wait4.  One run each, in one go, so the ratios to glibc are
  * taken on one machine on one day (ARCHITECTURE.md).  -n: print the
- * commands instead of running them.
+ * commands instead of running them.  --plot DIR: also write the table
+ * (shimbench.txt), the figures (shimbench.dat: per workload, glibc's time
+ * and peak RSS, and each allocator's ratios to them), a gnuplot script,
+ * and, with gnuplot, shimbench.png: time and peak RSS ratios to glibc per
+ * workload and allocator.
  *
  * Workloads:
  *   churn     small-object churn: 20M malloc/free of 16..512 bytes, 10000
@@ -32,7 +36,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdarg.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -284,10 +290,120 @@ measure(const char *self, const char *w, const struct alloc *a, double *ms,
 	return 0;
 }
 
+/* the table goes to stdout, and to table_f with --plot */
+static FILE *table_f;
+
+static void __attribute__((format(printf, 1, 2)))
+tprintf(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	if (table_f != NULL) {
+		va_start(ap, fmt);
+		vfprintf(table_f, fmt, ap);
+		va_end(ap);
+	}
+}
+
+#define PLOT_MAXW 16		/* workloads */
+#define PLOT_MAXA 8		/* allocators */
+
+/*
+ * write_plot: shimbench.dat and shimbench.gp in dir, then gnuplot.
+ * ms/rss: [workload][allocator], ms < 0 for a failed run.
+ */
+static void
+write_plot(const char *dir, const char **names, int nw, const char **anames,
+    int na, double ms[][PLOT_MAXA], long rss[][PLOT_MAXA])
+{
+	char path[4096];
+	FILE *f;
+	int w, a, st;
+
+	snprintf(path, sizeof(path), "%s/shimbench.dat", dir);
+	if ((f = fopen(path, "w")) == NULL) {
+		fprintf(stderr, "shimbench: %s: %s\n", path, strerror(errno));
+		return;
+	}
+	fprintf(f, "# workload glibc_ms glibc_rss_mib");
+	for (a = 1; a < na; a++)
+		fprintf(f, " %s_time_x %s_rss_x", anames[a], anames[a]);
+	fprintf(f, "\n");
+	for (w = 0; w < nw; w++) {
+		fprintf(f, "%s", names[w]);
+		if (ms[w][0] > 0)
+			fprintf(f, " %.3f %.3f", ms[w][0], rss[w][0] / 1024.0);
+		else
+			fprintf(f, " ? ?");
+		for (a = 1; a < na; a++) {
+			if (ms[w][a] > 0 && ms[w][0] > 0)
+				fprintf(f, " %.4f %.4f", ms[w][a] / ms[w][0],
+				    (double)rss[w][a] / (double)rss[w][0]);
+			else
+				fprintf(f, " ? ?");
+		}
+		fprintf(f, "\n");
+	}
+	fclose(f);
+
+	snprintf(path, sizeof(path), "%s/shimbench.gp", dir);
+	if ((f = fopen(path, "w")) == NULL) {
+		fprintf(stderr, "shimbench: %s: %s\n", path, strerror(errno));
+		return;
+	}
+	fprintf(f,
+	    "# shimbench.gp: charts of shimbench.dat (shimbench --plot)\n"
+	    "set terminal pngcairo noenhanced size 960,760 font 'sans,10'\n"
+	    "set output 'shimbench.png'\n"
+	    "set datafile missing '?'\n"
+	    "set style data histograms\n"
+	    "set style histogram clustered gap 1\n"
+	    "set style fill solid 0.7 border -1\n"
+	    "set logscale y\n"
+	    "set yrange [0.1:*]\n"
+	    "set grid ytics\n"
+	    "set key top left\n"
+	    "set multiplot layout 2,1\n");
+	for (int pass = 0; pass < 2; pass++) {
+		fprintf(f, "set title '%s'\nset ylabel '%s'\nplot ",
+		    pass == 0 ? "Time per workload, as a ratio to glibc "
+		    "(lower is better)" : "Peak RSS per workload, as a ratio "
+		    "to glibc (lower is better)",
+		    pass == 0 ? "time, ratio to glibc (log scale)" :
+		    "peak RSS, ratio to glibc (log scale)");
+		for (a = 1; a < na; a++)
+			fprintf(f, "'shimbench.dat' using %d%s title '%s', ",
+			    4 + 2 * (a - 1) + pass, a == 1 ? ":xtic(1)" : "",
+			    anames[a]);
+		fprintf(f, "1 with lines dt 2 lc rgb 'black' title 'glibc'\n");
+	}
+	fprintf(f, "unset multiplot\n");
+	fclose(f);
+
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (chdir(dir) != 0)
+			_exit(126);
+		execlp("gnuplot", "gnuplot", "shimbench.gp", (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
+	    WEXITSTATUS(st) != 0)
+		fprintf(stderr, "shimbench: gnuplot failed or is missing "
+		    "(Debian: gnuplot-nox); the table and data are in %s\n",
+		    dir);
+	else
+		printf("shimbench: chart in %s/shimbench.png\n", dir);
+}
+
 int
 main(int argc, char **argv)
 {
-	static char kvalib[4096];
+	static char kvalib[4096], tpath[4096];
 	struct alloc allocs[] = {
 		{ "glibc", NULL },
 		{ "jemalloc", "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2" },
@@ -296,16 +412,37 @@ main(int argc, char **argv)
 	};
 	enum { NA = sizeof(allocs) / sizeof(allocs[0]) };
 	double tsum[NA] = { 0 }, rsum[NA] = { 0 };
+	double pms[PLOT_MAXW][PLOT_MAXA];
+	long prss[PLOT_MAXW][PLOT_MAXA];
+	const char *pnames[PLOT_MAXW], *anames[NA];
+	const char *plot = NULL;
 	int nw = 0, dry = 0, first = 1;
 	const char *env = getenv("KVAMALLOC_LIB");
 	size_t w, a;
 
 	if (argc == 3 && strcmp(argv[1], "--run") == 0)
 		return run_one(argv[2]);
-	if (argc > 1 && strcmp(argv[1], "-n") == 0) {
+	if (argc > first && strcmp(argv[first], "-n") == 0) {
 		dry = 1;
-		first = 2;
+		first++;
 	}
+	if (argc > first + 1 && strcmp(argv[first], "--plot") == 0) {
+		plot = argv[first + 1];
+		first += 2;
+		if (mkdir(plot, 0777) != 0 && errno != EEXIST) {
+			fprintf(stderr, "shimbench: %s: %s\n", plot,
+			    strerror(errno));
+			return 1;
+		}
+		snprintf(tpath, sizeof(tpath), "%s/shimbench.txt", plot);
+		if ((table_f = fopen(tpath, "w")) == NULL) {
+			fprintf(stderr, "shimbench: %s: %s\n", tpath,
+			    strerror(errno));
+			return 1;
+		}
+	}
+	for (a = 0; a < NA; a++)
+		anames[a] = allocs[a].name;
 	if (env != NULL)
 		snprintf(kvalib, sizeof(kvalib), "%s", env);
 	else if (getcwd(kvalib, sizeof(kvalib) - 40) != NULL)
@@ -317,13 +454,13 @@ main(int argc, char **argv)
 			return 1;
 		}
 
-	printf("%-9s", "workload");
+	tprintf("%-9s", "workload");
 	for (a = 0; a < NA; a++)
-		printf(" %20s", allocs[a].name);
-	printf("\n%-9s", "");
+		tprintf(" %20s", allocs[a].name);
+	tprintf("\n%-9s", "");
 	for (a = 0; a < NA; a++)
-		printf(" %20s", a == 0 ? "ms / RSS MiB" : "time x / RSS x");
-	printf("\n");
+		tprintf(" %20s", a == 0 ? "ms / RSS MiB" : "time x / RSS x");
+	tprintf("\n");
 	for (w = 0; w < NW; w++) {
 		double ms[NA], base_ms = 0;
 		long rss[NA], base_rss = 0;
@@ -335,15 +472,15 @@ main(int argc, char **argv)
 		if (!want)
 			continue;
 		if (dry) {
-			printf("%s --run %s\n", argv[0], workloads[w].name);
+			tprintf("%s --run %s\n", argv[0], workloads[w].name);
 			continue;
 		}
-		printf("%-9s", workloads[w].name);
+		tprintf("%-9s", workloads[w].name);
 		fflush(stdout);
 		for (a = 0; a < NA; a++) {
 			if (measure("/proc/self/exe", workloads[w].name, &allocs[a],
 			    &ms[a], &rss[a]) != 0) {
-				printf(" %20s", "failed");
+				tprintf(" %20s", "failed");
 				ms[a] = -1;
 				fflush(stdout);
 				continue;
@@ -351,9 +488,9 @@ main(int argc, char **argv)
 			if (a == 0) {
 				base_ms = ms[0];
 				base_rss = rss[0];
-				printf(" %11.1f / %6.1f", ms[0], rss[0] / 1024.0);
+				tprintf(" %11.1f / %6.1f", ms[0], rss[0] / 1024.0);
 			} else {
-				printf(" %10.2fx / %6.2fx", ms[a] / base_ms,
+				tprintf(" %10.2fx / %6.2fx", ms[a] / base_ms,
 				    (double)rss[a] / base_rss);
 			}
 			fflush(stdout);
@@ -363,16 +500,28 @@ main(int argc, char **argv)
 			}
 		}
 		if (strcmp(workloads[w].name, "fork") == 0)
-			printf("   (kvamalloc fork %.1f ms)", ms[NA - 1]);
-		printf("\n");
+			tprintf("   (kvamalloc fork %.1f ms)", ms[NA - 1]);
+		tprintf("\n");
+		if (nw < PLOT_MAXW) {
+			pnames[nw] = workloads[w].name;
+			for (a = 0; a < NA; a++) {
+				pms[nw][a] = ms[a];
+				prss[nw][a] = rss[a];
+			}
+		}
 		nw++;
 	}
 	if (nw > 0) {
-		printf("%-9s", "geomean");
+		tprintf("%-9s", "geomean");
 		for (a = 0; a < NA; a++)
-			printf(" %10.2fx / %6.2fx", exp(tsum[a] / nw),
+			tprintf(" %10.2fx / %6.2fx", exp(tsum[a] / nw),
 			    exp(rsum[a] / nw));
-		printf("\n");
+		tprintf("\n");
 	}
+	if (table_f != NULL)
+		fclose(table_f);
+	if (plot != NULL && nw > 0)
+		write_plot(plot, pnames, nw < PLOT_MAXW ? nw : PLOT_MAXW,
+		    anames, NA, pms, prss);
 	return 0;
 }

@@ -193,6 +193,9 @@ struct kma_large_stats {
 	uint64_t nalloc, reuse_pages, fresh_pages, inplace, moved;
 };
 void kma_large_stats(struct kma_large_stats *st) KMA_HIDDEN;
+struct kva_fault_desc;
+/* for kva's fault report: is va a guard page or a freed block? */
+int kma_large_describe(vaddr_t va, struct kva_fault_desc *d) KMA_HIDDEN;
 
 /*
  * malloc.c

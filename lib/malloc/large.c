@@ -11,8 +11,15 @@
  * Locking: (G) kma_large_lock guards the live list, the quarantine, the
  * page cache and the counters; it is held across the kva calls (ranked
  * before every kva lock).
+ *
+ * Fault reports: kva's trap handler sees a large block's guard page, and
+ * a quarantined block, as VA reserved with nothing mapped.
+ * kma_large_describe, registered with kva_fault_set_describe, tells it
+ * which block the address belongs to; with debug=1 each large alloc and
+ * free records its stack for the report (kva_report.h).
  */
 #include "kvamalloc.h"
+#include "kva_report.h"
 
 pthread_mutex_t kma_large_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -23,6 +30,7 @@ pthread_mutex_t kma_large_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct kma_large *live;		/* (G) */
 static struct {
 	vaddr_t rstart, rend, va;
+	size_t size;			/* bytes the block had */
 } quar[QUAR_MAX];			/* (G) FIFO ring */
 static unsigned quar_head, quar_n;	/* (G) */
 static size_t quar_bytes, quar_limit;	/* (G) */
@@ -67,9 +75,10 @@ va_release(vaddr_t s, vaddr_t e)
 	trap_note_freed(kmem_map, s, e);
 }
 
-/* quarantine [rstart, rend) (block at va); release the oldest over limit */
+/* quarantine [rstart, rend) (block at va, of size bytes); release the
+ * oldest over limit */
 static void
-quar_add(vaddr_t rstart, vaddr_t rend, vaddr_t va)
+quar_add(vaddr_t rstart, vaddr_t rend, vaddr_t va, size_t size)
 {
 	while (quar_n > 0 && (quar_n == QUAR_MAX ||
 	    quar_bytes + (rend - rstart) > quar_limit)) {
@@ -90,6 +99,7 @@ quar_add(vaddr_t rstart, vaddr_t rend, vaddr_t va)
 		quar[i].rstart = rstart;
 		quar[i].rend = rend;
 		quar[i].va = va;
+		quar[i].size = size;
 		quar_n++;
 		quar_bytes += rend - rstart;
 	}
@@ -354,6 +364,8 @@ kma_large_alloc(size_t size, size_t align, int zero)
 	if (kma_vg)
 		kva_track_malloclike((void *)va, size, 0, zero);
 	pthread_mutex_unlock(&kma_large_lock);
+	KVA_PROBE_LARGE_ALLOC(va, size);
+	KVA_STACK_NOTE(KVA_STACK_ALLOC, va, va + ptoa(npages));
 	return (void *)va;
 fail:
 	pthread_mutex_unlock(&kma_large_lock);
@@ -375,12 +387,14 @@ kma_large_free(struct kma_large *lb, void *p)
 		pthread_mutex_unlock(&kma_large_lock);
 		kma_error("invalid free (interior pointer)", p, (void *)va);
 	}
+	KVA_PROBE_LARGE_FREE(lb->va, lb->size);
+	KVA_STACK_NOTE(KVA_STACK_FREE, lb->va, lb->va + ptoa(lb->npages));
 	if (kma_vg)
 		kva_track_freelike(p, 0);
 	(void)kma_pagemap_set(lb->va, 1, 0);
 	live_unlink(lb);
 	pages_unmap(lb->va, lb->npages);
-	quar_add(lb->rstart, lb->rend, lb->va);
+	quar_add(lb->rstart, lb->rend, lb->va, lb->size);
 	pthread_mutex_unlock(&kma_large_lock);
 	kma_meta_free(lb);
 }
@@ -430,7 +444,7 @@ move_block(struct kma_large *lb, size_t npages)
 	(void)kma_pagemap_set(lb->va, 1, 0);
 	pmap_remove(pmap_kernel(), lb->va, lb->va + ptoa(lb->npages));
 	pmap_update(pmap_kernel());
-	quar_add(lb->rstart, lb->rend, lb->va);
+	quar_add(lb->rstart, lb->rend, lb->va, lb->size);
 	lb->va = va;
 	lb->rstart = rs;
 	lb->rend = rs + ptoa(npages + 1);
@@ -554,6 +568,45 @@ kma_large_explain(uintptr_t va, uintptr_t *blockp)
 out:
 	pthread_mutex_unlock(&kma_large_lock);
 	return what;
+}
+
+/*
+ * kma_large_describe: the fault report's question (kva_report.h): is va
+ * the guard page of a live block, or in a quarantined one?
+ * => called from kva's signal handler: takes the large lock only if it
+ *    is free (a fault inside the shim with the lock held gets no
+ *    description rather than a deadlock); formats nothing.
+ */
+int
+kma_large_describe(vaddr_t va, struct kva_fault_desc *d)
+{
+	struct kma_large *lb;
+	unsigned i;
+	int found = 0;
+
+	if (pthread_mutex_trylock(&kma_large_lock) != 0)
+		return 0;
+	for (lb = live; lb != NULL && !found; lb = lb->next)
+		if (va >= lb->va + ptoa(lb->npages) && va < lb->rend) {
+			d->what = "guard page of block";
+			d->block = lb->va;
+			d->size = lb->size;
+			found = 1;
+		}
+	for (i = 0; i < quar_n && !found; i++) {
+		unsigned q = (quar_head + quar_n - 1 - i) % QUAR_MAX;
+
+		if (va >= quar[q].rstart && va < quar[q].rend) {
+			d->what = va >= quar[q].va &&
+			    va < quar[q].va + round_page(quar[q].size) ?
+			    "freed block" : "guard page of freed block";
+			d->block = quar[q].va;
+			d->size = quar[q].size;
+			found = 1;
+		}
+	}
+	pthread_mutex_unlock(&kma_large_lock);
+	return found;
 }
 
 void

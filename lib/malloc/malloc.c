@@ -73,6 +73,7 @@
  */
 #include "kvamalloc.h"
 #include "kva_statsfile.h"
+#include "kva_report.h"
 
 #include <malloc.h>
 #include <stdlib.h>
@@ -89,6 +90,8 @@ static __thread int kma_in_init __attribute__((tls_model("initial-exec")));
 void kma_pm_lock_all(void) KMA_HIDDEN;
 void kma_sf_fill(struct kva_sf_shim *s) KMA_HIDDEN;	/* statsfile.c */
 void kma_pm_unlock_all(void) KMA_HIDDEN;
+
+static void kma_print_stats(int fd);
 
 KMA_EXPORT void kvamalloc_fork_prepare(void);
 KMA_EXPORT void kvamalloc_fork_parent(void);
@@ -272,6 +275,8 @@ kma_init(void)
 		if (large < KMA_ALIGN)
 			large = KMA_ALIGN;
 		kma_large_init(&lo);
+		kva_fault_set_describe(kma_large_describe);
+		kva_stats_set_hook(kma_print_stats);
 		kma_small_init(large);
 		(void)pthread_atfork(kvamalloc_fork_prepare,
 		    kvamalloc_fork_parent, kvamalloc_fork_child);
@@ -694,10 +699,11 @@ kma_totals(struct kma_totals *t, int fd)
 		t->small_peak += peak * k->size;
 		t->nslabs += nslabs;
 		if (fd >= 0 && (nslabs > 0 || peak > 0))
-			kva_printf(fd, "kvamalloc:   class %6zu: %8zu in use, "
-			    "%6zu cached, %6zu slabs of %u pages, peak %zu\n",
-			    k->size, out - incache[c] - x, incache[c] + x,
-			    nslabs, k->npages, peak);
+			kva_printf(fd, "kvamalloc: %7zu %12zu %12zu %12zu "
+			    "%7zu x %u\n", k->size,
+			    (out - incache[c] - x) * k->size,
+			    (incache[c] + x) * k->size, peak * k->size,
+			    nslabs, k->npages);
 	}
 	t->meta = kma_meta_bytes();
 	kma_large_stats(&t->l);
@@ -750,13 +756,22 @@ mallinfo(void)
 }
 #pragma GCC diagnostic pop
 
+/*
+ * kma_print_stats: the shim's part of kva_stats_print (registered with
+ * kva_stats_set_hook): per size class, the bytes in use by the program,
+ * cached by threads, and the most ever out of the slabs (in use and
+ * cached); then the totals, which are the figures mallinfo2 reports
+ * (uordblks = in use, hblkhd = large bytes, arena = held in slabs and
+ * descriptors, keepcost = the page cache).
+ */
 static void
 kma_print_stats(int fd)
 {
 	struct kma_totals t;
 
-	kva_printf(fd, "kvamalloc: size classes up to %zu bytes:\n",
-	    kma_small_max);
+	kva_printf(fd, "kvamalloc: size classes up to %zu bytes (bytes):\n"
+	    "kvamalloc:   class       in use       cached         peak   "
+	    "slabs x pages\n", kma_small_max);
 	kma_totals(&t, fd);
 	kva_printf(fd,
 	    "kvamalloc: small: %zu bytes in use, %zu cached by threads, "
@@ -773,14 +788,13 @@ kma_print_stats(int fd)
 	    (size_t)t.l.fresh_pages, t.l.pcache_bytes, t.l.quarantine_bytes,
 	    t.small_inuse + t.l.bytes, t.small_held + t.l.bytes + t.meta +
 	    t.l.pcache_bytes, t.meta);
-	kva_stats_print(fd);
 }
 
 KMA_EXPORT void
 malloc_stats(void)
 {
 	if (kma_state > 0)
-		kma_print_stats(2);
+		kva_stats_print(2);	/* the shim's part first, then kva's */
 	else
 		kva_printf(2, "kvamalloc: not started\n");
 }
@@ -799,13 +813,6 @@ malloc_trim(size_t pad)
 	kva_drain();
 	uvm_pdzero_drain(1);		/* punch every free run, now */
 	return bytes > 0;
-}
-
-static void __attribute__((destructor))
-kma_fini(void)
-{
-	if (kma_state > 0 && kva_params.stats)
-		kma_print_stats(2);
 }
 
 /*

@@ -206,5 +206,6 @@ void     kva_host_comm(char *buf, size_t len);
 /* a thread with every signal blocked (the program's signals go to the
  * program's threads).  => 0 or an errno value */
 int      kva_host_thread_create(pthread_t *t, void *(*fn)(void *), void *arg);
+int     kva_host_atexit(void (*fn)(void));	/* 0 or -ENOMEM */
 
 #endif /* PMAP_MD_H */

@@ -29,9 +29,20 @@
  *
  * 5. Recently freed ranges are remembered in a small ring so that the
  *    diagnosis can say "freed" rather than "no entry".
+ *
+ * 6. What kva sees as "reserved, nothing mapped" may mean more to a layer
+ *    above: the malloc shim registers a describe function
+ *    (kva_fault_set_describe, kva_report.h) that names the guard page of
+ *    a large block, or a freed large block, with its address and size.
+ *    With debug=1 or more, the report goes on with the stacks that freed
+ *    and allocated the memory ("freed at:", "allocated at:", stack.c).
+ *    The report is built with the helpers below (no stdio, no malloc)
+ *    and written with write(2).
  */
 #include "pmap_md.h"
 #include "host.h"
+#include "../kva_report.h"
+#include "../kva_sdt.h"
 
 #include <signal.h>
 #include <ucontext.h>
@@ -46,6 +57,54 @@ static struct {
 	const struct vm_map *map;
 } freed_ring[FREED_RING];
 static unsigned freed_next;
+static kva_fault_describe_fn trap_describe;
+
+/* kva_fault_set_describe: the layer above names addresses it owns */
+void
+kva_fault_set_describe(kva_fault_describe_fn fn)
+{
+	__atomic_store_n(&trap_describe, fn, __ATOMIC_RELEASE);
+}
+
+/*
+ * A line of the report, built without stdio: strings, hexadecimal and
+ * decimal numbers appended to a fixed buffer, written with write(2).
+ */
+struct rline {
+	char buf[256];
+	size_t n;
+};
+
+static void
+rl_str(struct rline *l, const char *s)
+{
+	while (*s != '\0' && l->n < sizeof(l->buf) - 1)
+		l->buf[l->n++] = *s++;
+}
+
+static void
+rl_num(struct rline *l, unsigned long v, unsigned base)
+{
+	char tmp[24];
+	int i = 0;
+
+	if (base == 16)
+		rl_str(l, "0x");
+	do {
+		tmp[i++] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v != 0);
+	while (i > 0 && l->n < sizeof(l->buf) - 1)
+		l->buf[l->n++] = tmp[--i];
+}
+
+static void
+rl_flush(struct rline *l, int fd)
+{
+	l->buf[l->n++] = '\n';
+	(void)kva_host_write(fd, l->buf, l->n);
+	l->n = 0;
+}
 
 /* remember that [start, end) of map was freed (uvm_unmap) */
 void
@@ -98,12 +157,19 @@ trap_diagnose(vaddr_t va, int is_write, int sig)
 	struct vm_map *map = kernel_map;
 	struct vm_map_entry *entry;
 	char oom[160];
+	kva_fault_describe_fn describe;
+	struct kva_fault_desc d = { NULL, 0, 0 };
+	struct rline l = { .n = 0 };
+	vaddr_t stackva = va;
 	int found = 0;
 
 	if (map == NULL || va < vm_map_min(map) || va >= vm_map_max(map)) {
-		kva_printf(2, "kva: fault at %#lx (%s): outside the kernel VA, "
-		    "signal %d\n", (unsigned long)va, is_write ? "write" : "read",
-		    sig);
+		rl_str(&l, "kva: fault at ");
+		rl_num(&l, va, 16);
+		rl_str(&l, is_write ? " (write): outside the kernel VA, signal " :
+		    " (read): outside the kernel VA, signal ");
+		rl_num(&l, (unsigned long)sig, 10);
+		rl_flush(&l, 2);
 		return;
 	}
 	/* descend into submaps without waiting for any lock */
@@ -139,8 +205,28 @@ trap_diagnose(vaddr_t va, int is_write, int sig)
 		if (fmap != NULL && fmap->name != NULL)
 			mapname = fmap->name;
 	}
-	kva_printf(2, "kva: fault at %#lx (%s) in %s: %s\n", (unsigned long)va,
-	    is_write ? "write" : "read", mapname, what);
+	/* the layer above may know more (section 6) */
+	describe = __atomic_load_n(&trap_describe, __ATOMIC_ACQUIRE);
+	if (describe != NULL && strcmp(what, "read-only") != 0 &&
+	    describe(va, &d)) {
+		what = d.what;
+		stackva = d.block;
+	}
+	rl_str(&l, "kva: fault at ");
+	rl_num(&l, va, 16);
+	rl_str(&l, is_write ? " (write) in " : " (read) in ");
+	rl_str(&l, mapname);
+	rl_str(&l, ": ");
+	rl_str(&l, what);
+	if (d.what != NULL) {
+		rl_str(&l, " ");
+		rl_num(&l, d.block, 16);
+		rl_str(&l, " (size ");
+		rl_num(&l, d.size, 10);
+		rl_str(&l, ")");
+	}
+	rl_flush(&l, 2);
+	kva_stack_report(2, stackva);
 }
 
 /*
@@ -151,6 +237,7 @@ int
 kva_fault(void *addr, int is_write)
 {
 	vaddr_t va = (vaddr_t)addr;
+	int rv;
 
 	if (!kva_initialized() || kernel_map == NULL ||
 	    va < vm_map_min(kernel_map) || va >= vm_map_max(kernel_map))
@@ -159,8 +246,10 @@ kva_fault(void *addr, int is_write)
 		panic("fault at %#lx (%s) while this thread holds %d VM "
 		    "lock(s)", (unsigned long)va, is_write ? "write" : "read",
 		    kva_locks_held());
-	return uvm_fault(kernel_map, trunc_page(va), VM_FAULT_INVALID,
-	    is_write ? VM_PROT_WRITE : VM_PROT_READ) == KERN_SUCCESS;
+	rv = uvm_fault(kernel_map, trunc_page(va), VM_FAULT_INVALID,
+	    is_write ? VM_PROT_WRITE : VM_PROT_READ);
+	KVA_PROBE_FAULT_DONE(va, rv);
+	return rv == KERN_SUCCESS;
 }
 
 static void
@@ -223,6 +312,7 @@ trap_install(void)
 		sigaction(SIGSEGV, &trap_old_segv, NULL);
 		return error;
 	}
+	kva_stack_init();
 	trap_installed = 1;
 	return 0;
 }
@@ -244,4 +334,5 @@ trap_uninstall(void)
 		sigaction(SIGBUS, &trap_old_bus, NULL);
 	trap_installed = 0;
 	memset(freed_ring, 0, sizeof(freed_ring));
+	kva_stack_fini();
 }

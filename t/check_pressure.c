@@ -4,7 +4,8 @@
  * Every test boots kva with a small physmem cap and pushes more pageable
  * memory through it than fits, so that the page daemon must page out to
  * swap and faults must page back in.  Under valgrind the patterns and
- * physmem are a quarter of their size (32 MiB through 8).
+ * physmem are a quarter of their size (32 MiB through 8); make
+ * check-stress runs them at KVA_STRESS=4 times (512 MiB through 32).
  */
 #include "tcommon.h"
 #include "kva_impl.h"
@@ -12,13 +13,24 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/* KVA_STRESS=N (make check-stress) multiplies the sizes by N */
+static size_t
+stress(void)
+{
+	const char *s = getenv("KVA_STRESS");
+	long n = s != NULL ? atol(s) : 1;
+
+	return n >= 1 && n <= 64 ? (size_t)n : 1;
+}
 
 static size_t
 scaled(size_t bytes)
 {
-	return RUNNING_ON_VALGRIND ? bytes / 4 : bytes;
+	return RUNNING_ON_VALGRIND ? bytes / 4 : bytes * stress();
 }
 
 static void
@@ -356,7 +368,11 @@ END_TEST
 static void
 setup32(void)
 {
-	boot_opts(RUNNING_ON_VALGRIND ? "physmem=8M" : "physmem=32M");
+	static char opts[64];
+
+	snprintf(opts, sizeof(opts), "physmem=%s,swapsize=%zuM",
+	    RUNNING_ON_VALGRIND ? "8M" : "32M", (size_t)256 * stress());
+	boot_opts(opts);
 }
 
 /* one case per test, so that CK_RUN_CASE=name runs one */

@@ -603,6 +603,23 @@ boot_entry(const struct vm_map_entry *e, void *arg)
 	return 1;
 }
 
+/* kb_set_rounds: r's medians and paired ratio from n rounds of kva,
+ * baseline and per-round ratio values */
+static void
+kb_set_rounds(struct kb_result *r, const double *kv, const double *bv,
+    const double *pr, int n, const char *ratio_kind, const char *unit)
+{
+	quantiles(kv, n, r->kva_q);
+	quantiles(bv, n, r->base_q);
+	quantiles(pr, n, r->pratio_q);
+	r->kva = r->kva_q[2];
+	r->base = r->base_q[2];
+	r->ratio = r->pratio_q[2];
+	r->ratio_kind = ratio_kind;
+	r->unit = unit;
+	r->rounds = n;
+}
+
 static int
 bench_vmas(const struct kb_bench *bn, struct kb_result *r)
 {
@@ -706,15 +723,7 @@ bench_vmas(const struct kb_bench *bn, struct kb_result *r)
 		    "up to %ld", pmap_mismatch);
 	munmap(blks, maxblks * sizeof(*blks));
 
-	quantiles(kv, n, r->kva_q);
-	quantiles(bv, n, r->base_q);
-	quantiles(k64, n, r->pratio_q);
-	r->kva = r->kva_q[2];
-	r->base = r->base_q[2];
-	r->ratio = r->pratio_q[2];
-	r->ratio_kind = "kva VMA/64KiB";
-	r->unit = "VMA/GiB";
-	r->rounds = n;
+	kb_set_rounds(r, kv, bv, k64, n, "kva VMA/64KiB", "VMA/GiB");
 	r->iters_kva = r->iters_base = (long)(total / (size_t)kb_pagesize);
 	return 0;
 }
@@ -1221,10 +1230,14 @@ mr_child(int use_kva, int fd)
 	_exit(0);
 }
 
-static struct mr_result
-mr_run(int use_kva)
+/*
+ * kb_in_child: run child(fd, arg) in a forked child, which writes len
+ * bytes of result to fd and exits; read them into res.
+ */
+static void
+kb_in_child(void (*child)(int fd, const void *arg), const void *arg,
+    void *res, size_t len, const char *what)
 {
-	struct mr_result res;
 	int p[2], status;
 	pid_t pid;
 
@@ -1236,13 +1249,29 @@ mr_run(int use_kva)
 		die("fork: %s", strerror(errno));
 	if (pid == 0) {
 		close(p[0]);
-		mr_child(use_kva, p[1]);
+		child(p[1], arg);
+		_exit(0);
 	}
 	close(p[1]);
-	if (kb_xread(p[0], &res, sizeof(res)) != 0)
-		die("memory returned: the child died");
+	if (kb_xread(p[0], res, len) != 0)
+		die("%s: the child died", what);
 	close(p[0]);
 	(void)waitpid(pid, &status, 0);
+}
+
+static void
+mr_child_fn(int fd, const void *arg)
+{
+	mr_child(*(const int *)arg, fd);
+}
+
+static struct mr_result
+mr_run(int use_kva)
+{
+	struct mr_result res;
+
+	kb_in_child(mr_child_fn, &use_kva, &res, sizeof(res),
+	    "memory returned");
 	return res;
 }
 
@@ -1281,6 +1310,133 @@ bench_mem_returned(const struct kb_bench *bn, struct kb_result *r)
 	note_add(r, "glibc %.1f%%.  kva's peak %.0f MiB held", q[2], peak);
 	return 0;
 }
+/* ------------------------------------------------------------------ */
+/* (g) paging throughput: 128 MiB of uvm_km_valloc memory written and
+ * read back through a 32 MiB physmem cap (the page daemon pages out to
+ * swap, faults page in), against pwrite and pread of the same bytes to a
+ * file in the same file system, in clusters of the same size.  Each side
+ * runs in a forked child (kva with its own options). */
+
+#define PG_TOTAL	((size_t)128 << 20)
+#define PG_CLUSTER	((size_t)256 << 10)	/* the page daemon's cluster */
+
+struct pg_result {
+	double ns;		/* time of the run */
+	double bytes;		/* bytes paged (kva) or moved (baseline) */
+};
+
+static void __attribute__((noreturn))
+pg_child(int use_kva, double bytes, int fd)
+{
+	struct pg_result res = { 0, 0 };
+
+	if (use_kva) {
+		vaddr_t va;
+		long out0, in0;
+		double t0;
+
+		kb_rekva(kb_base_options, "physmem=32M,swapsize=512M");
+		va = uvm_km_valloc(kernel_map, PG_TOTAL);
+		if (va == 0)
+			die("paging: uvm_km_valloc of %zu MiB", PG_TOTAL >> 20);
+		out0 = uvmexp.pgswapout;
+		in0 = uvmexp.pgswapin;
+		t0 = now_ns();
+		for (size_t i = 0; i < PG_TOTAL; i += (size_t)PAGE_SIZE)
+			memset((void *)(va + i), (int)(i >> 12) | 1,
+			    (size_t)PAGE_SIZE);
+		for (size_t i = 0; i < PG_TOTAL; i += (size_t)PAGE_SIZE)
+			if (((volatile unsigned char *)va)[i + 7] !=
+			    (unsigned char)((i >> 12) | 1))
+				die("paging: page %zu lost", i >> 12);
+		res.ns = now_ns() - t0;
+		res.bytes = (double)(uvmexp.pgswapout - out0 +
+		    uvmexp.pgswapin - in0) * (double)PAGE_SIZE;
+		uvm_km_free(kernel_map, va, PG_TOTAL);
+	} else {
+		const char *dir = getenv("TMPDIR");
+		char path[512];
+		size_t half = (size_t)(bytes / 2), done;
+		char *buf = aligned_alloc(4096, PG_CLUSTER);
+		int f;
+		double t0;
+
+		snprintf(path, sizeof(path), "%s/kvabench-paging-XXXXXX",
+		    dir != NULL && dir[0] != '\0' ? dir : "/tmp");
+		f = mkstemp(path);
+		if (f < 0 || buf == NULL)
+			die("paging: temporary file: %s", strerror(errno));
+		unlink(path);
+		memset(buf, 0x5a, PG_CLUSTER);
+		t0 = now_ns();
+		for (done = 0; done < half; done += PG_CLUSTER)
+			if (pwrite(f, buf, PG_CLUSTER, (off_t)done) !=
+			    (ssize_t)PG_CLUSTER)
+				die("paging: pwrite: %s", strerror(errno));
+		for (done = 0; done < half; done += PG_CLUSTER)
+			if (pread(f, buf, PG_CLUSTER, (off_t)done) !=
+			    (ssize_t)PG_CLUSTER)
+				die("paging: pread: %s", strerror(errno));
+		res.ns = now_ns() - t0;
+		res.bytes = (double)(done * 2);
+		close(f);
+		free(buf);
+	}
+	if (write(fd, &res, sizeof(res)) != (ssize_t)sizeof(res))
+		_exit(1);
+	_exit(0);
+}
+
+struct pg_arg {
+	int use_kva;
+	double bytes;
+};
+
+static void
+pg_child_fn(int fd, const void *arg)
+{
+	const struct pg_arg *a = arg;
+
+	pg_child(a->use_kva, a->bytes, fd);
+}
+
+static struct pg_result
+pg_run(int use_kva, double bytes)
+{
+	struct pg_arg a = { use_kva, bytes };
+	struct pg_result res;
+
+	kb_in_child(pg_child_fn, &a, &res, sizeof(res), "paging");
+	return res;
+}
+
+static int
+bench_paging(const struct kb_bench *bn, struct kb_result *r)
+{
+	double kv[KB_MAXROUNDS], bv[KB_MAXROUNDS], pr[KB_MAXROUNDS];
+	double kbytes = 0;
+	int n = opt.quick ? 1 : 5;
+
+	(void)bn;
+	for (int i = 0; i < n; i++) {
+		struct pg_result a = pg_run(1, 0), b;
+
+		b = pg_run(0, a.bytes);
+		kv[i] = a.ns / a.bytes;		/* ns per byte paged */
+		bv[i] = b.ns / b.bytes;
+		pr[i] = kv[i] / bv[i];
+		kbytes = a.bytes;
+	}
+	kb_set_rounds(r, kv, bv, pr, n, "kva/base time", "ns/byte");
+	note_add(r, "128 MiB of uvm_km_valloc written and read back through "
+	    "physmem=32M: %.0f MiB paged (out + in) per run; baseline pwrite + "
+	    "pread of as many bytes in %zu KiB calls.  Throughput: kva %.0f "
+	    "MB/s, files %.0f MB/s, ratio %.2f (target >= 0.7, i.e. time "
+	    "ratio <= 1.43)", kbytes / 1048576.0, PG_CLUSTER >> 10,
+	    1e3 / r->kva, 1e3 / r->base, 1.0 / r->ratio);
+	return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* (f) UVMHIST_LOG into a history that is off, or on, vs an empty loop */
 
@@ -1356,6 +1512,10 @@ static const struct kb_bench benches[] = {
 	{ "valloc_seq_touch_prezero", bench_valloc_prezero, NAN, 0,
 	  "first touch in order of 64 MiB of reused uvm_km_valloc memory, "
 	  "pre-zeroed queue warm vs prezero=0 (informational)" },
+	{ "paging_128m", bench_paging, 1.0 / 0.7, 0,
+	  "paging throughput: 128 MiB written and read back through "
+	  "physmem=32M (page daemon, swap), time per byte paged vs pwrite + "
+	  "pread of the same bytes (target: throughput >= 0.7x)" },
 	{ "uvmhist_off", bench_hist, NAN, 0,
 	  "UVMHIST_LOG into a history that is off vs an empty loop: one load "
 	  "and one branch predicted not taken (informational)" },

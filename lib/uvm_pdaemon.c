@@ -53,6 +53,7 @@
 #include "kva_impl.h"
 #include "pmap_posix/pmap_md.h"
 #include "uvm_hist.h"
+#include "kva_track.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -134,15 +135,30 @@ pd_age(long atleast)
 }
 
 /*
+ * pd_track_usable: valgrind: the host unmapping of a paged page made
+ * its VA look unmapped; it is still usable (a touch pages it back in).
+ */
+static void
+pd_track_usable(const vaddr_t *vas, int n)
+{
+	if (!kva_track_on_valgrind())
+		return;
+	for (int i = 0; i < n; i++)
+		if (vas[i] != 0)
+			kva_track_defined((void *)vas[i], PAGE_SIZE);
+}
+
+/*
  * pd_free_clean: free the clean pages of batch (unmapped, untabled,
  * off the queues, busy) after one pmap update.
  */
 static void
-pd_free_clean(struct vm_page **batch, int n)
+pd_free_clean(struct vm_page **batch, const vaddr_t *vas, int n)
 {
 	if (n == 0)
 		return;
 	pmap_update(pmap_kernel());
+	pd_track_usable(vas, n);
 	for (int i = 0; i < n; i++) {
 		batch[i]->flags &= (uint16_t)~PG_BUSY;
 		uvm_pagefree(batch[i]);
@@ -158,7 +174,7 @@ pd_free_clean(struct vm_page **batch, int n)
  */
 static int
 pd_cluster(struct uvm_object *uobj, struct vm_page *pg,
-    struct vm_page **pps)
+    struct vm_page **pps, vaddr_t *vas)
 {
 	struct vm_page *back[PD_CLUSTER];
 	int nback = 0, n = 0;
@@ -187,6 +203,7 @@ pd_cluster(struct uvm_object *uobj, struct vm_page *pg,
 		pps[i]->flags |= PG_BUSY;
 		pps[i]->owner_tag = "pageout";
 		uvm_pagedequeue(pps[i]);
+		vas[i] = pps[i]->pv.va;
 		pmap_page_protect(pps[i], VM_PROT_NONE);
 	}
 	return n;
@@ -199,13 +216,15 @@ pd_cluster(struct uvm_object *uobj, struct vm_page *pg,
  *    or -1 when swap is full.
  */
 static int
-pd_pageout(struct uvm_object *uobj, struct vm_page **pps, int n)
+pd_pageout(struct uvm_object *uobj, struct vm_page **pps,
+    const vaddr_t *vas, int n)
 {
 	int done = 0, slot = 0, got = n, error = 0;
 	UVMHIST_FUNC("pd_pageout");
 
 	__atomic_fetch_add(&uvmexp.paging, n, __ATOMIC_RELAXED);
 	pmap_update(pmap_kernel());
+	pd_track_usable(vas, n);
 	slot = uvm_swap_alloc(&got, 1);
 	UVMHIST_LOG(pdhist, "pageout of %d pages of obj %p at off %#lx: slot %d",
 	    n, uobj, pps[0]->offset, slot);
@@ -298,6 +317,7 @@ static void
 pd_scan(struct pd_pass *pp)
 {
 	struct vm_page *batch[PD_BATCH], *pps[PD_CLUSTER], *pg, *next;
+	vaddr_t bvas[PD_BATCH], vas[PD_CLUSTER];
 	long budget;
 	int nbatch = 0;
 
@@ -328,6 +348,7 @@ pd_scan(struct pd_pass *pp)
 		}
 		if (!pd_dirty(pg)) {
 			/* its contents are zero, or in its swap slot */
+			bvas[nbatch] = pg->pv.va;
 			pmap_page_protect(pg, VM_PROT_NONE);
 			uvm_pagedequeue(pg);
 			uvm_pageremove(pg);
@@ -336,7 +357,7 @@ pd_scan(struct pd_pass *pp)
 			mutex_exit(&uobj->vmobjlock);
 			if (nbatch == PD_BATCH) {
 				uvm_unlock_pageq();
-				pd_free_clean(batch, nbatch);
+				pd_free_clean(batch, bvas, nbatch);
 				pp->freed += nbatch;
 				nbatch = 0;
 				uvm_lock_pageq();
@@ -348,15 +369,15 @@ pd_scan(struct pd_pass *pp)
 			mutex_exit(&uobj->vmobjlock);
 			continue;
 		}
-		n = pd_cluster(uobj, pg, pps);
+		n = pd_cluster(uobj, pg, pps, vas);
 		if (uobj->uo_refs != UVM_OBJ_KERN)
 			uobj->uo_refs++;	/* keep it while unlocked */
 		mutex_exit(&uobj->vmobjlock);
 		uvm_unlock_pageq();
-		pd_free_clean(batch, nbatch);
+		pd_free_clean(batch, bvas, nbatch);
 		pp->freed += nbatch;
 		nbatch = 0;
-		n = pd_pageout(uobj, pps, n);
+		n = pd_pageout(uobj, pps, vas, n);
 		if (uobj->uo_refs != UVM_OBJ_KERN)
 			uao_detach(uobj);
 		if (n < 0)
@@ -369,7 +390,7 @@ pd_scan(struct pd_pass *pp)
 		next = TAILQ_FIRST(&uvm_page_inactive);
 	}
 	uvm_unlock_pageq();
-	pd_free_clean(batch, nbatch);
+	pd_free_clean(batch, bvas, nbatch);
 	pp->freed += nbatch;
 }
 

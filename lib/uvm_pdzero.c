@@ -56,10 +56,11 @@
  * 6. Fork.  Prepare pauses the thread between batches and takes the pass
  *    lock, so no page is in transit while the child copies memory.  The
  *    child has no thread: its copy of the ring is torn down and the
- *    thread is started again by the child's first kva_drain (creating a
- *    thread in the fork handler could allocate under the malloc shim's
- *    locks, held until its own child handler runs).  Until then the
- *    child's free pages are neither zeroed ahead nor decommitted.
+ *    thread is started again by kva_fork_child_threads (uvm_pdzero_
+ *    restart), with the page daemon's: at the end of kva's child handler,
+ *    or, under the malloc shim, at the end of the shim's (creating a
+ *    thread allocates, and the shim's locks are held until its own child
+ *    handler runs).  A kva_drain in the child starts it too.
  *
  * Locks: pdz.lock (Z) protects the fields marked so; it is a leaf, never
  * held across a pass.  pdz.passlock is held across a pass and taken with

@@ -42,7 +42,8 @@
 
 static struct {
 	kmutex_t lock;
-	int fd;			/* (C) the file, or -1: no swap */
+	int fd;			/* (S) the file, or -1: no swap (yet) */
+	int lazy;		/* (S) a forked child's file: made at first use */
 	size_t nslots;		/* (C) slots in the file */
 	uint64_t *bitmap;	/* (S) bit i: slot i + 1 in use */
 	size_t cursor;		/* (S) next-fit search start (bit index) */
@@ -92,6 +93,7 @@ uvm_swap_init(const struct kva_params *p)
 	swap_iolock_init();
 	mutex_init(&sw.lock);
 	sw.fd = -1;
+	sw.lazy = 0;
 	sw.nslots = sw.inuse = sw.cursor = 0;
 	sw.bitmap = NULL;
 	uvmexp.swpages = uvmexp.swpginuse = 0;
@@ -134,6 +136,7 @@ uvm_swap_fini(void)
 	if (sw.fd >= 0)
 		kva_host_close(sw.fd);
 	sw.fd = -1;
+	sw.lazy = 0;
 	sw.bitmap = NULL;
 	sw.nslots = sw.inuse = sw.cursor = 0;
 	uvmexp.swpages = uvmexp.swpginuse = 0;
@@ -181,6 +184,27 @@ swap_find_run(size_t from, size_t to, size_t n)
 }
 
 /*
+ * swap_make_lazy: a forked child that had no slot in use at the fork
+ * gets its swap file at the first allocation.
+ * => sw.lock held.  0, or -errno (the child then has no swap).
+ */
+static int
+swap_make_lazy(void)
+{
+	int fd = kva_host_swap_open(NULL, (off_t)sw.nslots << PAGE_SHIFT);
+
+	sw.lazy = 0;
+	if (fd < 0) {
+		kva_warn("kva: cannot open swap in a forked child: error %d; "
+		    "running without swap", -fd);
+		uvmexp.swpages = 0;
+		return fd;
+	}
+	sw.fd = fd;
+	return 0;
+}
+
+/*
  * uvm_swap_alloc: allocate *nslots contiguous slots.  With lessok, a
  * shorter run will do (down to 1 slot), and *nslots says how many.
  * => the first slot, or 0 when swap is off or no run is free.
@@ -192,9 +216,13 @@ uvm_swap_alloc(int *nslots, int lessok)
 	long at = -1;
 	UVMHIST_FUNC("uvm_swap_alloc");
 
-	if (sw.fd < 0 || n == 0)
+	if ((sw.fd < 0 && !sw.lazy) || n == 0)
 		return 0;
 	mutex_enter(&sw.lock);
+	if (sw.lazy && swap_make_lazy() != 0) {
+		mutex_exit(&sw.lock);
+		return 0;
+	}
 	while (n > 0 && sw.inuse + n <= sw.nslots) {
 		at = swap_find_run(sw.cursor, sw.nslots, n);
 		if (at < 0)
@@ -334,26 +362,39 @@ uvm_swap_fork_unlock(void)
 int
 uvm_swap_fork_child(void)
 {
+	size_t nwords = (sw.nslots + 63) / 64, w;
 	int fd, error = 0;
-	size_t i = 0;
 
 	if (sw.fd < 0)
 		return 0;
+	if (sw.inuse == 0) {
+		/* nothing to copy: make the file when it is first needed */
+		kva_host_close(sw.fd);
+		sw.fd = -1;
+		sw.lazy = 1;
+		return 0;
+	}
 	fd = kva_host_swap_open(NULL, (off_t)sw.nslots << PAGE_SHIFT);
 	if (fd < 0)
 		return fd;
-	while (i < sw.nslots && error == 0) {
-		size_t j;
+	/* copy each run of slots in use; whole free words are skipped */
+	for (w = 0; w < nwords && error == 0; w++) {
+		size_t i, j;
 
-		if (!SW_BIT(i)) {
-			i++;
+		if (sw.bitmap[w] == 0)
 			continue;
+		for (i = w * 64; i < (w + 1) * 64 && i < sw.nslots; i++) {
+			if (!SW_BIT(i))
+				continue;
+			for (j = i; j < sw.nslots && SW_BIT(j); j++)
+				;
+			error = kva_host_copy_file(sw.fd, fd,
+			    (off_t)i << PAGE_SHIFT, (j - i) << PAGE_SHIFT);
+			w = (j - 1) / 64;
+			i = j;
+			if (error != 0)
+				break;
 		}
-		for (j = i; j < sw.nslots && SW_BIT(j); j++)
-			;
-		error = kva_host_copy_file(sw.fd, fd, (off_t)i << PAGE_SHIFT,
-		    (j - i) << PAGE_SHIFT);
-		i = j;
 	}
 	kva_host_close(sw.fd);
 	sw.fd = fd;

@@ -352,6 +352,34 @@ START_TEST(test_fork_swap)
 }
 END_TEST
 
+/* a child forked with nothing in swap gets its swap file when it first
+ * pages out, and pages out and in as well as its parent */
+static void
+fork_fresh_body(void)
+{
+	size_t len = scaled((size_t)64 << 20);
+	vaddr_t va = uvm_km_valloc(kernel_map, len);
+
+	if (va == 0)
+		_exit(3);
+	fill(va, len, 11);
+	if (uvmexp.pgswapout == 0)
+		_exit(4);
+	_exit(check(va, len, 11) == NULL ? 0 : 5);
+}
+
+START_TEST(test_fork_fresh_swap)
+{
+	char err[1024];
+	int status;
+
+	ck_assert_int_eq(uvmexp.swpginuse, 0);
+	status = in_child(fork_fresh_body, err, sizeof(err));
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "child status %#x: %s", status, err);
+}
+END_TEST
+
 /* the daemon's thresholds follow the cap, and options set them */
 START_TEST(test_thresholds)
 {
@@ -399,6 +427,7 @@ main(void)
 	add(s, "pgremove_swapped_zero", test_pgremove_swapped_zero);
 	add(s, "wired_survives", test_wired_survives);
 	add(s, "fork_swap", test_fork_swap);
+	add(s, "fork_fresh_swap", test_fork_fresh_swap);
 	add(s, "exhaustion_keeps_swap", test_exhaustion_keeps_swap);
 	add(s, "exhaustion_message", test_exhaustion_message);
 	add(s, "no_swap_message", test_no_swap_message);

@@ -98,6 +98,25 @@ rl_num(struct rline *l, unsigned long v, unsigned base)
 		l->buf[l->n++] = tmp[--i];
 }
 
+/* rl_oom_sizes: " (physmem N MiB, W MiB wired; swap U of T MiB in use)",
+ * as uvm_pdaemon_oom_message says it, without printf */
+static void
+rl_oom_sizes(struct rline *l)
+{
+	size_t used, total;
+
+	uvm_swap_sizes(&used, &total);
+	rl_str(l, " (physmem ");
+	rl_num(l, ((unsigned long)uvmexp.npages << PAGE_SHIFT) >> 20, 10);
+	rl_str(l, " MiB, ");
+	rl_num(l, ((unsigned long)uvmexp.wired << PAGE_SHIFT) >> 20, 10);
+	rl_str(l, " MiB wired; swap ");
+	rl_num(l, used, 10);
+	rl_str(l, " of ");
+	rl_num(l, total, 10);
+	rl_str(l, total == 0 ? " MiB in use, swap off)" : " MiB in use)");
+}
+
 static void
 rl_flush(struct rline *l, int fd)
 {
@@ -156,7 +175,7 @@ trap_diagnose(vaddr_t va, int is_write, int sig)
 	const struct vm_map *fmap = NULL;
 	struct vm_map *map = kernel_map;
 	struct vm_map_entry *entry;
-	char oom[160];
+	int oom = 0;
 	kva_fault_describe_fn describe;
 	struct kva_fault_desc d = { NULL, 0, 0 };
 	struct rline l = { .n = 0 };
@@ -189,8 +208,8 @@ trap_diagnose(vaddr_t va, int is_write, int sig)
 		    entry->object.uvm_obj == NULL))
 			what = "reserved, nothing mapped";
 		else if (found && uvm_pdaemon_exhausted()) {
-			uvm_pdaemon_oom_message(oom, sizeof(oom));
-			what = oom;
+			what = "out of memory and swap";
+			oom = 1;
 		} else if (found)
 			what = "mapped, but the pager could not fill it";
 		vm_map_unlock(map);
@@ -218,6 +237,8 @@ trap_diagnose(vaddr_t va, int is_write, int sig)
 	rl_str(&l, mapname);
 	rl_str(&l, ": ");
 	rl_str(&l, what);
+	if (oom)
+		rl_oom_sizes(&l);
 	if (d.what != NULL) {
 		rl_str(&l, " ");
 		rl_num(&l, d.block, 16);

@@ -442,8 +442,10 @@ pd_main(void *arg)
 	mutex_enter(&pd.lock);
 	while (!pd.stop) {
 		if (!pd_need()) {
+			/* until kicked: a kick takes pd.lock, so it cannot
+			 * come between this test and the sleep */
 			__atomic_store_n(&pd.kicked, 0, __ATOMIC_RELAXED);
-			(void)ltsleep(&pd, PVM, "pgdaemon", PD_NAP, &pd.lock);
+			(void)ltsleep(&pd, PVM, "pgdaemon", 0, &pd.lock);
 			continue;
 		}
 		mutex_exit(&pd.lock);

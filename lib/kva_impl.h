@@ -9,14 +9,20 @@
  *   pmap_posix/ (pmap_md.h)        the machine-dependent layer
  *
  * Lock order (a thread holding a lock may take only locks ranked higher):
+ *   0 pager I/O lock (read: I/O in flight)       uvm_swap_iolock
+ *     zeroer's pass lock                         pdz.passlock (uvm_pdzero.c)
  *   1 map lock (kernel_map, then a submap)       vm_map_lock
  *   2 object lock                                uobj->vmobjlock
  *   3 page queue lock                            uvm_pageqlock
+ *       (the page daemon holds it and only tries object locks, or drops
+ *       it to take a kernel object's: uvm_pdaemon.c, pd_lock_object)
  *   4 free page lock                             uvm_fpageqlock (uvm_page.c)
  *   5 pmap lock                                  (pmap_posix)
- *   6 bootstrap pool locks                       kva_pool
+ *   6 bootstrap pool locks, swap slots,          kva_pool, sw.lock,
+ *     the daemon's sleep lock (leaves)           pd.lock
  *   7 sleep queue lock                           (kern_synch.c)
- * fork takes them all in this order (kva_init.c).  Ranks are not checked
+ * fork takes them all in this order (kva_init.c), after quiescing the
+ * zeroer and the statistics file's publisher.  Ranks are not checked
  * at run time yet; mutex_enter only counts the locks a thread holds, so
  * that a fault taken with any held panics instead of deadlocking.
  */

@@ -296,7 +296,6 @@ int  uvm_swap_alloc(int *nslots, int lessok);
 void uvm_swap_free(int slot, int nslots);
 /* pages to/from slots [slot, slot + n); busy pages, no VM lock held */
 int  uvm_swap_io(int slot, struct vm_page **pps, int npages, int write);
-int  uvm_swap_full(void);
 void uvm_swap_drain(void);		/* wait for pager I/O in flight */
 void uvm_swap_sizes(size_t *used_mib, size_t *total_mib);
 void uvm_swap_fork_iowait(void);

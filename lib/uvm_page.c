@@ -864,18 +864,25 @@ uvm_fq_reset(void)
  * or with pages of 2 MiB or more, reservations stay off and
  * UVM_PGA_RESERV allocates ordinary pages.
  */
+/* uvm_resv_reset: no reservations (before set-up, and at uvm_page_fini) */
 static void
-uvm_resv_init(size_t npages_max)
+uvm_resv_reset(void)
 {
-	size_t nruns, nbuckets = 16;
-	unsigned order;
-
 	uvm_resv = NULL;
 	uvm_resv_nruns = 0;
 	uvm_resv_hash = NULL;
 	uvm_resv_hmask = 0;
 	uvm_resv_live = 0;
 	TAILQ_INIT(&uvm_resv_partq);
+}
+
+static void
+uvm_resv_init(size_t npages_max)
+{
+	size_t nruns, nbuckets = 16;
+	unsigned order;
+
+	uvm_resv_reset();
 	if (PAGE_SHIFT >= UVM_RESV_SHIFT ||
 	    UVM_RESV_SHIFT - PAGE_SHIFT > UVM_BUDDY_MAXORDER)
 		return;
@@ -983,12 +990,7 @@ uvm_page_fini(void)
 	vm_page_array_max = 0;
 	uvm_pagehash = NULL;
 	uvm_pagehash_mask = 0;
-	uvm_resv = NULL;
-	uvm_resv_nruns = 0;
-	uvm_resv_hash = NULL;
-	uvm_resv_hmask = 0;
-	uvm_resv_live = 0;
-	TAILQ_INIT(&uvm_resv_partq);
+	uvm_resv_reset();
 	uvmexp.npages = uvmexp.free = uvmexp.zeropages = 0;
 	uvmexp.active = uvmexp.inactive = uvmexp.wired = 0;
 	uvmexp.reserve_pagedaemon = 0;
@@ -1406,7 +1408,6 @@ uvm_wait_or_fail(const char *wmsg)
 {
 	int error = 0;
 
-	uvm_pdaemon_kick();
 	mutex_enter(&uvm_fpageqlock);
 	while (uvmexp.free <= uvmexp.reserve_pagedaemon) {
 		if (uvm_exhausted) {

@@ -38,7 +38,6 @@
 #include "uvm_hist.h"
 
 #include <pthread.h>
-#include <stdio.h>
 
 static struct {
 	kmutex_t lock;
@@ -48,7 +47,6 @@ static struct {
 	uint64_t *bitmap;	/* (S) bit i: slot i + 1 in use */
 	size_t cursor;		/* (S) next-fit search start (bit index) */
 	size_t inuse;		/* (S) slots in use */
-	char path[KVA_PATH_MAX];	/* (C) a named file, or "" */
 } sw = { .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1 };
 
 pthread_rwlock_t uvm_swap_iolock;
@@ -124,7 +122,6 @@ uvm_swap_init(const struct kva_params *p)
 	}
 	sw.fd = fd;
 	sw.nslots = size >> PAGE_SHIFT;
-	snprintf(sw.path, sizeof(sw.path), "%s", p->swap);
 	uvmexp.swpages = (int)sw.nslots;
 	return 0;
 }
@@ -310,14 +307,6 @@ uvm_swap_drain(void)
 	pthread_rwlock_unlock(&uvm_swap_iolock);
 }
 
-/* uvm_swap_full: no slot is free (or there is no swap). */
-int
-uvm_swap_full(void)
-{
-	return __atomic_load_n(&uvmexp.swpginuse, __ATOMIC_RELAXED) >=
-	    uvmexp.swpages;
-}
-
 /*
  * Fork: uvm_swap_fork_iowait, first of all fork's locks, waits until no
  * pager I/O is in flight and holds it off; uvm_swap_fork_lock, among the
@@ -401,7 +390,7 @@ uvm_swap_fork_child(void)
 	return error;
 }
 
-/* uvm_swap_describe: the sizes, for messages: MiB in use and in all */
+/* uvm_swap_sizes: the sizes, for messages: MiB in use and in all */
 void
 uvm_swap_sizes(size_t *used_mib, size_t *total_mib)
 {

@@ -245,6 +245,7 @@ host_copy_range(int fd_in, int fd_out, off_t off, size_t len,
     const void *src)
 {
 	HOST_BEGIN;
+	char buf[16384];
 	size_t done = 0;
 
 	while (done < len) {
@@ -260,12 +261,21 @@ host_copy_range(int fd_in, int fd_out, off_t off, size_t len,
 		}
 		done += (size_t)n;
 	}
-	while (done < len) {	/* no copy_file_range here: write it out */
-		ssize_t n;
+	/* no copy_file_range here: write it out, from src or through buf */
+	while (done < len) {
+		size_t want = len - done;
+		const void *from = (const char *)src + done;
+		ssize_t n = 1;
 
 		host_count();
-		n = pwrite(fd_out, (const char *)src + done, len - done,
-		    off + (off_t)done);
+		if (src == NULL) {
+			want = want < sizeof(buf) ? want : sizeof(buf);
+			n = pread(fd_in, buf, want, off + (off_t)done);
+			from = buf;
+			want = n > 0 ? (size_t)n : 0;
+		}
+		if (n > 0)
+			n = pwrite(fd_out, from, want, off + (off_t)done);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -539,42 +549,10 @@ kva_host_swap_io(int fd, int write, void *const *pages, int n, off_t off)
 
 /*
  * kva_host_copy_file: copy len bytes at off from fd_in to fd_out, same
- * offset (a forked child's swap): copy_file_range, and where the host
- * lacks it, pread and pwrite through a buffer on the stack.
+ * offset (a forked child's swap): host_copy_range reading from fd_in.
  */
 int
 kva_host_copy_file(int fd_in, int fd_out, off_t off, size_t len)
 {
-	HOST_BEGIN;
-	char buf[16384];
-	size_t done = 0;
-
-	while (done < len) {
-		loff_t in = off + (off_t)done, out = in;
-		ssize_t n;
-
-		host_count();
-		n = copy_file_range(fd_in, &in, fd_out, &out, len - done, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		done += (size_t)n;
-	}
-	while (done < len && rv_ == 0) {
-		size_t want = len - done < sizeof(buf) ? len - done : sizeof(buf);
-		ssize_t n;
-
-		host_count();
-		n = pread(fd_in, buf, want, off + (off_t)done);
-		if (n > 0)
-			n = pwrite(fd_out, buf, (size_t)n, off + (off_t)done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			rv_ = n < 0 ? -errno : -EIO;
-		else
-			done += (size_t)n;
-	}
-	HOST_END();
+	return host_copy_range(fd_in, fd_out, off, len, NULL);
 }

@@ -39,7 +39,8 @@ extern long host_ncalls;	/* system calls made through here */
 #endif /* KVA_HOST_H */
 
 /* copy len bytes at off from fd_in to fd_out (same offset);
- * copy_file_range, falling back to pwrite from src when the host lacks it */
+ * copy_file_range, falling back to pwrite from src when the host lacks it,
+ * or, with src NULL, to pread from fd_in through a buffer */
 int host_copy_range(int fd_in, int fd_out, off_t off, size_t len,
     const void *src);
 

@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -91,8 +92,10 @@ START_TEST(test_pattern_128m)
 	ck_assert_int_gt(uvmexp.pdpageouts, 0);
 	ck_assert_int_gt(uvmexp.pdwoke, 0);
 	ck_assert_int_gt(uvmexp.pdscans, 0);
-	/* clustered: more pages than pageouts */
+	/* clustered: more pages than pageouts; read ahead: more pages
+	 * than pager reads */
 	ck_assert_int_gt(uvmexp.pgswapout, uvmexp.pdpageouts);
+	ck_assert_int_gt(uvmexp.pgswapin - in0, uvmexp.pageins);
 	ck_assert_int_gt(uvmexp.swpginuse, 0);
 	uvm_km_free(kernel_map, va, len);
 	kva_drain();
@@ -380,6 +383,84 @@ START_TEST(test_fork_fresh_swap)
 }
 END_TEST
 
+/* swap=PATH: that file, created mode 0600, is where pages go, and it
+ * stays; by default swap is an unlinked file in $TMPDIR */
+START_TEST(test_swap_file)
+{
+	char dir[] = "/tmp/kva-swaptest-XXXXXX", path[128], opts[200];
+	size_t len = scaled((size_t)64 << 20);
+	struct stat st;
+	vaddr_t va;
+
+	ck_assert(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/swap", dir);
+	snprintf(opts, sizeof(opts), "physmem=%s,swap=%s,swapsize=128M",
+	    RUNNING_ON_VALGRIND ? "8M" : "32M", path);
+	kva_fini();
+	boot_opts(opts);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_eq(st.st_size, (off_t)128 << 20);
+	va = uvm_km_valloc(kernel_map, len);
+	ck_assert(va != 0);
+	fill(va, len, 12);
+	ck_assert_int_gt(uvmexp.pgswapout, 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_gt(st.st_blocks, 0);	/* written, not sparse */
+	ck_assert(check(va, len, 12) == NULL);
+	uvm_km_free(kernel_map, va, len);
+	kva_fini();
+	ck_assert_int_eq(stat(path, &st), 0);	/* a named file stays */
+	ck_assert_int_eq(unlink(path), 0);
+
+	/* the default: nothing with a name appears in $TMPDIR */
+	setenv("TMPDIR", dir, 1);
+	boot_opts(RUNNING_ON_VALGRIND ? "physmem=8M" : "physmem=32M");
+	va = uvm_km_valloc(kernel_map, len);
+	ck_assert(va != 0);
+	fill(va, len, 13);
+	ck_assert_int_gt(uvmexp.pgswapout, 0);
+	ck_assert(check(va, len, 13) == NULL);
+	ck_assert_int_eq(rmdir(dir), 0);	/* empty */
+	uvm_km_free(kernel_map, va, len);
+	unsetenv("TMPDIR");
+}
+END_TEST
+
+/* uvm_km_alloc1 with RAM and swap full: a panic naming the sizes, not a
+ * sleep for ever */
+static void
+alloc1_body(void)
+{
+	size_t len = (size_t)256 << 20, done;
+	vaddr_t va = uvm_km_valloc(kernel_map, len);
+
+	if (va == 0)
+		_exit(3);
+	for (done = 0; done < len; done += (size_t)PAGE_SIZE)
+		if (!kva_fault((void *)(va + done), 1))
+			break;
+	if (done == len)
+		_exit(4);
+	(void)uvm_km_alloc1(kernel_map, (size_t)1 << 20, TRUE);
+	_exit(5);		/* not reached: the allocation panics */
+}
+
+START_TEST(test_alloc1_panics)
+{
+	char err[4096];
+	int status;
+
+	kva_fini();
+	boot_opts("physmem=16M,swap=none");
+	status = in_child(alloc1_body, err, sizeof(err));
+	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
+	    "child status %#x, stderr: %s", status, err);
+	ck_assert_msg(strstr(err, "out of memory and swap") != NULL &&
+	    strstr(err, "physmem 16 MiB") != NULL, "stderr: %s", err);
+}
+END_TEST
+
 /* the daemon's thresholds follow the cap, and options set them */
 START_TEST(test_thresholds)
 {
@@ -431,5 +512,7 @@ main(void)
 	add(s, "exhaustion_keeps_swap", test_exhaustion_keeps_swap);
 	add(s, "exhaustion_message", test_exhaustion_message);
 	add(s, "no_swap_message", test_no_swap_message);
+	add(s, "swap_file", test_swap_file);
+	add(s, "alloc1_panics", test_alloc1_panics);
 	return t_run_suite(s);
 }

@@ -394,13 +394,13 @@ START_TEST(test_swap_file)
 
 	ck_assert(mkdtemp(dir) != NULL);
 	snprintf(path, sizeof(path), "%s/swap", dir);
-	snprintf(opts, sizeof(opts), "physmem=%s,swap=%s,swapsize=128M",
-	    RUNNING_ON_VALGRIND ? "8M" : "32M", path);
+	snprintf(opts, sizeof(opts), "physmem=%s,swap=%s,swapsize=%zuM",
+	    RUNNING_ON_VALGRIND ? "8M" : "32M", path, 2 * len >> 20);
 	kva_fini();
 	boot_opts(opts);
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_int_eq(st.st_mode & 0777, 0600);
-	ck_assert_int_eq(st.st_size, (off_t)128 << 20);
+	ck_assert_int_eq(st.st_size, (off_t)(2 * len));
 	va = uvm_km_valloc(kernel_map, len);
 	ck_assert(va != 0);
 	fill(va, len, 12);

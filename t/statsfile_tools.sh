@@ -3,7 +3,8 @@
 #   - t/sfprog (known activity, every history on) while it waits on a
 #     pipe: kvastat shows its counters (its own count of faults), maps
 #     and entries; kvahist shows its marker entry and uvm_km_alloc1's;
-#     kvastat with no PID lists it; -w prints interval lines;
+#     kvastat with no PID lists it; -w prints interval lines; kvahist -f
+#     follows and ends with the process;
 #   - a forked child has a file of its own, and kvastat reads it;
 #   - a file of another uid is refused (as root: a chown'd copy, and the
 #     live file chown'd for a moment; skipped otherwise);
@@ -86,6 +87,9 @@ has "$tmp/hist" "uvm_km_alloc1: <- done \\(kva=0x[0-9a-f]+\\)" "kvahist uvm_km_a
 "$kvahist" "$pid" >"$tmp/hall" 2>&1 || no "kvahist $pid (all on) failed"
 has "$tmp/hall" "^faulthist .*uvm_fault: \\(map=" "kvahist faulthist"
 has "$tmp/hall" "^pmaphist .*pmap_enter: \\(va=0x" "kvahist pmaphist"
+# -f: prints what is there, follows, and ends when the process does
+"$kvahist" -f "$pid" maphist >"$tmp/follow" 2>&1 3>&- &
+follow=$!
 "$kvahist" "$pid" nosuchhist >"$tmp/hbad" 2>&1 && no "kvahist accepted an unknown history"
 has "$tmp/hbad" "no history named \"nosuchhist\"" "kvahist unknown history"
 
@@ -122,6 +126,16 @@ fi
 # 4. gone at exit; stale files cleaned
 exec 3>&-
 wait "$ppid_" || no "sfprog exited with $?"
+i=0
+while kill -0 "$follow" 2>/dev/null && [ $i -lt 50 ]; do
+	i=$((i + 1))
+	sleep 0.1
+done
+if kill -0 "$follow" 2>/dev/null; then
+	no "kvahist -f still runs 5 s after the process ended"
+	kill "$follow"
+fi
+has "$tmp/follow" "sfprog_main: sfprog marker 4242 0xbeef$" "kvahist -f marker"
 [ -e "$dir/$pid" ] && no "$dir/$pid is still there after the process ended"
 [ -e "$dir/$child" ] && no "$dir/$child (child) is still there after it ended"
 "$kvastat" "$pid" >"$tmp/gone" 2>&1 && no "kvastat read a process that is gone"

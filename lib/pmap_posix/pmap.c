@@ -105,7 +105,8 @@
 
 #define DQ_MAX		128	/* queued ranges before a forced flush */
 #define DROPQ_MAX	512	/* queued direct-map drops */
-#define SEG_SIZE	((size_t)64 << 20)	/* physical memory grows by this */
+#define SEG_FIRST	((size_t)4 << 20)	/* physical memory's first segment */
+#define SEG_SIZE	((size_t)64 << 20)	/* the largest segment */
 #define KVA_ALIGN	((size_t)2 << 20)
 #define CHUNK_SHIFT	9	/* pages per chunk count: 2 MiB of 4 KiB */
 
@@ -495,7 +496,12 @@ pmap_physmem_grow(size_t *first, size_t *n)
 
 	if (cur >= pm.phys_cap)
 		return -ENOMEM;
-	seg = pm.phys_cap - cur < SEG_SIZE ? pm.phys_cap - cur : SEG_SIZE;
+	/* segments double from SEG_FIRST up to SEG_SIZE (4, 8, ..., 64, 64
+	 * MiB), so that a small process loads (and touches the vm_pages of)
+	 * little more than it uses; every boundary stays 4 MiB aligned */
+	seg = cur < SEG_FIRST ? SEG_FIRST : cur < SEG_SIZE ? cur : SEG_SIZE;
+	if (seg > pm.phys_cap - cur)
+		seg = pm.phys_cap - cur;
 	error = host_ftruncate(pm.memfd, (off_t)(cur + seg));
 	if (error != 0)
 		return error;

@@ -511,6 +511,58 @@ START_TEST(large_overflow_faults)
 }
 END_TEST
 
+/*
+ * A freed large block is parked: inaccessible at once, and the next large
+ * malloc it can hold gets it back at the same VA.  Its extra pages are
+ * slack: inaccessible after the new block, and realloc grows into them.
+ */
+START_TEST(large_parked_reuse)
+{
+	char out[512];
+	char *p, *q, *r;
+	size_t i;
+	int st;
+
+	ck_assert_int_ge(malloc_trim(0), 0);	/* nothing parked before */
+	ck_assert_uint_eq(mallinfo2().keepcost, 0);
+	p = malloc(4 * MIB);
+	ck_assert_ptr_nonnull(p);
+	memset(p, 0x77, 4 * MIB);
+	free(p);
+	ck_assert_uint_ge(mallinfo2().keepcost, 4 * MIB);
+	st = run_child(touch, p + 3 * MIB, out, sizeof(out));
+	ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV,
+	    "parked block: status %#x, stderr: %s", st, out);
+
+	q = malloc(3 * MIB);			/* the parked block, VA and all */
+	ck_assert_ptr_eq(q, p);
+	ck_assert_uint_eq(malloc_usable_size(q), 3 * MIB);
+	memset(q, 0x12, 3 * MIB);
+	st = run_child(touch, q + 3 * MIB, out, sizeof(out));	/* slack */
+	ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV,
+	    "slack: status %#x, stderr: %s", st, out);
+	r = realloc(q, 4 * MIB);		/* into the slack, in place */
+	ck_assert_ptr_eq(r, p);
+	for (i = 0; i < 3 * MIB; i += 4096)
+		ck_assert_int_eq(r[i], 0x12);
+	r[4 * MIB - 1] = 5;
+	free(r);
+
+	q = calloc(1, 2 * MIB);			/* reused, so zeroed here */
+	ck_assert_ptr_eq(q, p);
+	for (i = 0; i < 2 * MIB; i++)
+		if (q[i] != 0)
+			ck_abort_msg("calloc of a parked block: byte %zu is %d",
+			    i, q[i]);
+	free(q);
+	ck_assert_int_ge(malloc_trim(0), 0);	/* parked blocks dropped */
+	ck_assert_uint_eq(mallinfo2().keepcost, 0);
+	q = malloc(4 * MIB);			/* new VA: p is quarantined */
+	ck_assert_ptr_ne(q, p);
+	free(q);
+}
+END_TEST
+
 static void
 expect_abort(void (*fn)(void *), void *p, const char *msg)
 {
@@ -577,6 +629,7 @@ shim_suite(void)
 	tcase_add_test(tc, calloc_zero_after_reuse);
 	tcase_add_test(tc, realloc_keeps_contents);
 	tcase_add_test(tc, realloc_large_in_place_and_move);
+	tcase_add_test(tc, large_parked_reuse);
 	tcase_add_test(tc, overflow_enomem);
 	tcase_add_test(tc, threads);
 	tcase_add_test(tc, thread_exit_gives_cache_back);

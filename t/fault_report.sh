@@ -8,7 +8,8 @@
 #   km-uaf, debug=0  the line only, no stacks
 #   km-valid         a resolved fault: no report, exit 0
 #   shim guard       "guard page of block 0x... (size 300000)"
-#   shim uaf         "freed block", "freed at" naming
+#   shim uaf         "freed block" (parked, and with park=0 quarantined),
+#                    "freed at" naming
 #                    faultprog_shim_free_here
 # Runs natively only (make check-valgrind skips it).
 if [ -n "${VALGRIND:-}" ]; then
@@ -83,5 +84,12 @@ run debug=1 faultprog_shim uaf
 expect "shim uaf debug=1" \
 	'in kmem_map: freed block 0x[0-9a-f]+ \(size 300000\)$' \
 	'^kva: freed at:$' 'faultprog_shim_free_here' '^kva: allocated at:$'
+
+# the freed block is parked (mapped, inaccessible) by default; with
+# park=0 it is unmapped and its VA quarantined: the same report
+run park=0 faultprog_shim uaf
+[ $st -ne 0 ] || { echo "FAIL: shim uaf park=0 exited 0"; fail=1; }
+expect "shim uaf park=0" \
+	'in kmem_map: freed block 0x[0-9a-f]+ \(size 300000\)$'
 
 exit $fail

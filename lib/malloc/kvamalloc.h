@@ -136,7 +136,9 @@ struct kma_large {
 	struct kma_large *next, *prev;	/* (G) live large blocks */
 	vaddr_t va;			/* (G) the block */
 	vaddr_t rstart, rend;		/* (G) VA reserved in kmem_map */
-	size_t npages;			/* (G) pages mapped at va */
+	size_t npages;			/* (G) pages of the block */
+	size_t mapped;			/* (G) pages mapped at va: npages, then
+					 * slack mapped inaccessible */
 	size_t size;			/* (G) bytes asked for */
 };
 
@@ -175,6 +177,8 @@ extern int kma_vg KMA_HIDDEN;			/* running under valgrind */
 struct kma_large_opts {
 	size_t quarantine;		/* bytes of freed VA held out of reuse */
 	size_t pcache;			/* bytes of freed frames kept populated */
+	size_t park;			/* bytes of freed blocks kept parked
+					 * (at least; 0 = none) */
 };
 void  kma_large_init(const struct kma_large_opts *o) KMA_HIDDEN;
 void *kma_large_alloc(size_t size, size_t align, int zero) KMA_HIDDEN;
@@ -190,7 +194,9 @@ extern pthread_mutex_t kma_large_lock KMA_HIDDEN;
 struct kma_large_stats {
 	size_t nblocks, bytes, bytes_peak, pcache_bytes, quarantine_bytes;
 	size_t span_bytes, span_bytes_peak;
+	size_t parked_bytes, nparked, slack_bytes;
 	uint64_t nalloc, reuse_pages, fresh_pages, inplace, moved;
+	uint64_t park_hits, park_evicted;
 };
 void kma_large_stats(struct kma_large_stats *st) KMA_HIDDEN;
 struct kva_fault_desc;

@@ -8,9 +8,25 @@
  * PMAP_CANFAIL; one pmap_sync then maps each physically contiguous run
  * with one populated host call.  A failure anywhere undoes everything.
  *
- * Locking: (G) kma_large_lock guards the live list, the quarantine, the
- * page cache and the counters; it is held across the kva calls (ranked
- * before every kva lock).
+ * Parking.  A freed block is not unmapped: pmap_kprotect makes its pages
+ * inaccessible where they are (every later access faults at once) and
+ * the block waits on the parked list, oldest first.  A large malloc that
+ * a parked block can hold takes the best fit and gets its pages back
+ * with one mprotect: on a virtualised host the first touch of a page at
+ * a newly mapped VA exits to the hypervisor (5-10 us a page, as much as
+ * an anonymous fault), and a parked block's VA is not new.  A parked
+ * block bigger than the request keeps the extra pages mapped and
+ * inaccessible after the block (slack: it is part of the guard and lets
+ * realloc grow without a host call); a smaller one grows in place when
+ * the VA after it is free.  Parked bytes plus slack are held to
+ * max(park, half the live large bytes); over that, the oldest parked
+ * blocks are unmapped (frames to the page cache, VA to the quarantine)
+ * and then the slack of the block at hand is.  park=0 turns parking off,
+ * and every freed block goes straight to the quarantine.
+ *
+ * Locking: (G) kma_large_lock guards the live and parked lists, the
+ * quarantine, the page cache and the counters; it is held across the kva
+ * calls (ranked before every kva lock).
  *
  * Fault reports: kva's trap handler sees a large block's guard page, and
  * a quarantined block, as VA reserved with nothing mapped.
@@ -26,8 +42,11 @@ pthread_mutex_t kma_large_lock = PTHREAD_MUTEX_INITIALIZER;
 #define QUAR_MAX	1024		/* quarantined ranges at most */
 #define PCACHE_MAX	256		/* cached runs at most */
 #define RUNS_BATCH	64		/* runs collected per unmap step */
+#define PARK_MAX	64		/* parked blocks at most */
 
 static struct kma_large *live;		/* (G) */
+static struct kma_large *park_head, *park_tail;	/* (G) oldest first */
+static size_t park_n, park_bytes, slack_bytes, park_limit;	/* (G) */
 static struct {
 	vaddr_t rstart, rend, va;
 	size_t size;			/* bytes the block had */
@@ -50,6 +69,7 @@ kma_large_init(const struct kma_large_opts *o)
 {
 	quar_limit = o->quarantine;
 	pcache_limit = o->pcache;
+	park_limit = o->park;
 }
 
 /*
@@ -305,6 +325,7 @@ live_link(struct kma_large *lb)
 	lst.bytes += ptoa(lb->npages);
 	if (lst.bytes > lst.bytes_peak)
 		lst.bytes_peak = lst.bytes;
+	slack_bytes += ptoa(lb->mapped - lb->npages);
 }
 
 static void
@@ -318,11 +339,162 @@ live_unlink(struct kma_large *lb)
 		lb->next->prev = lb->prev;
 	lst.nblocks--;
 	lst.bytes -= ptoa(lb->npages);
+	slack_bytes -= ptoa(lb->mapped - lb->npages);
+}
+
+/* bytes that parked blocks and slack may hold */
+static size_t
+held_limit(void)
+{
+	if (park_limit == 0)
+		return 0;
+	return lst.bytes / 2 > park_limit ? lst.bytes / 2 : park_limit;
+}
+
+static void
+park_unlink(struct kma_large *lb)
+{
+	if (lb->prev != NULL)
+		lb->prev->next = lb->next;
+	else
+		park_head = lb->next;
+	if (lb->next != NULL)
+		lb->next->prev = lb->prev;
+	else
+		park_tail = lb->prev;
+	park_n--;
+	park_bytes -= ptoa(lb->mapped);
+}
+
+/* drop: unmap a freed block (frames to the page cache, VA to the
+ * quarantine) and give back its descriptor */
+static void
+drop(struct kma_large *lb)
+{
+	pages_unmap(lb->va, lb->mapped);
+	quar_add(lb->rstart, lb->rend, lb->va, lb->size);
+	kma_meta_free(lb);
+}
+
+/* slack_trim: unmap lb's slack (lb is live) */
+static void
+slack_trim(struct kma_large *lb)
+{
+	if (lb->mapped == lb->npages)
+		return;
+	pages_unmap(lb->va + ptoa(lb->npages), lb->mapped - lb->npages);
+	slack_bytes -= ptoa(lb->mapped - lb->npages);
+	lb->mapped = lb->npages;
+}
+
+/* held_trim: drop the oldest parked blocks while over the limit */
+static void
+held_trim(void)
+{
+	while (park_head != NULL && (park_n > PARK_MAX ||
+	    park_bytes + slack_bytes > held_limit())) {
+		struct kma_large *lb = park_head;
+
+		park_unlink(lb);
+		lst.park_evicted++;
+		drop(lb);
+	}
+}
+
+/*
+ * park: make the freed block lb inaccessible where it is and list it.
+ * => 0, or ENOMEM when it is not worth keeping or the host refused the
+ *    protection change (lb is then untouched as far as the caller can
+ *    tell: it must drop it, and removal always succeeds).
+ */
+static int
+park(struct kma_large *lb)
+{
+	if (ptoa(lb->mapped) > held_limit())
+		return ENOMEM;
+	pmap_kprotect(lb->va, lb->va + ptoa(lb->mapped), VM_PROT_NONE);
+	if (pmap_sync(pmap_kernel()) != 0)
+		return ENOMEM;
+	lb->next = NULL;
+	lb->prev = park_tail;
+	if (park_tail != NULL)
+		park_tail->next = lb;
+	else
+		park_head = lb;
+	park_tail = lb;
+	park_n++;
+	park_bytes += ptoa(lb->mapped);
+	held_trim();
+	return 0;
+}
+
+/*
+ * park_find: the parked block to hold npages aligned to align: the
+ * smallest that has them mapped, or else the largest that can grow in
+ * place (the VA after it is free).  => NULL if none.
+ */
+static struct kma_large *
+park_find(size_t npages, size_t align)
+{
+	struct kma_large *lb, *fit = NULL, *big = NULL;
+	vaddr_t need, at;
+
+	for (lb = park_head; lb != NULL; lb = lb->next) {
+		if ((lb->va & (align - 1)) != 0)
+			continue;
+		if (lb->mapped >= npages) {
+			if (fit == NULL || lb->mapped < fit->mapped)
+				fit = lb;
+		} else if (big == NULL || lb->mapped > big->mapped) {
+			big = lb;
+		}
+	}
+	if (fit != NULL || big == NULL)
+		return fit;
+	need = big->va + ptoa(npages + 1);
+	at = big->rend;
+	if (need > big->rend) {
+		if (va_reserve(&at, need - big->rend, 1) != 0)
+			return NULL;
+		big->rend = need;
+	}
+	return big;
+}
+
+/*
+ * unpark: make lb (parked, unlisted by the caller) a block of npages:
+ * give its pages back, map what it lacks.  zero: the block must read
+ * zero.  => 0, or ENOMEM with lb dropped.
+ */
+static int
+unpark(struct kma_large *lb, size_t npages, int zero)
+{
+	size_t keep = npages < lb->mapped ? npages : lb->mapped;
+	int error;
+
+	pmap_kprotect(lb->va, lb->va + ptoa(keep), VM_PROT_READ | VM_PROT_WRITE);
+	if (npages > lb->mapped)
+		error = pages_map(lb->va + ptoa(lb->mapped),
+		    npages - lb->mapped, zero);
+	else
+		error = pmap_sync(pmap_kernel()) != 0 ? ENOMEM : 0;
+	if (error != 0) {
+		drop(lb);
+		return ENOMEM;
+	}
+	if (zero)
+		memset((void *)lb->va, 0, ptoa(keep));
+	if (npages > lb->mapped)
+		lb->mapped = npages;
+	lb->npages = npages;
+	lst.park_hits++;
+	lst.reuse_pages += keep;
+	return 0;
 }
 
 /*
  * kma_large_alloc: a block of size bytes, aligned to align (a power of
- * two; 0 = a page), with an unmapped guard page after it.
+ * two; 0 = a page), with an inaccessible guard page after it.
  * => NULL when VA, memory or host mappings run out (nothing taken).
  */
 void *
@@ -337,6 +509,13 @@ kma_large_alloc(size_t size, size_t align, int zero)
 	if (size == 0 || size > vm_map_max(kmem_map) - vm_map_min(kmem_map) ||
 	    align > (vm_map_max(kmem_map) - vm_map_min(kmem_map)) / 2)
 		return NULL;
+	pthread_mutex_lock(&kma_large_lock);
+	while ((lb = park_find(npages, align)) != NULL) {
+		park_unlink(lb);
+		if (unpark(lb, npages, zero) == 0)
+			goto have;
+	}
+	pthread_mutex_unlock(&kma_large_lock);
 	rsize = ptoa(npages + 1) + (align - PAGE_SIZE);
 	lb = kma_meta_alloc();
 	if (lb == NULL)
@@ -349,18 +528,24 @@ kma_large_alloc(size_t size, size_t align, int zero)
 		uvm_unmap(kmem_map, rstart, rstart + rsize);
 		goto fail;
 	}
-	if (kma_pagemap_set(va, 1, (uintptr_t)lb | KMA_PM_LARGE) != 0) {
-		pages_unmap(va, npages);
-		uvm_unmap(kmem_map, rstart, rstart + rsize);
-		goto fail;
-	}
 	lb->va = va;
 	lb->rstart = rstart;
 	lb->rend = rstart + rsize;
-	lb->npages = npages;
+	lb->npages = lb->mapped = npages;
+have:
+	if (kma_pagemap_set(lb->va, 1, (uintptr_t)lb | KMA_PM_LARGE) != 0) {
+		drop(lb);
+		pthread_mutex_unlock(&kma_large_lock);
+		return NULL;
+	}
 	lb->size = size;
 	live_link(lb);
+	/* over the limit: old parked blocks go first, then this slack */
+	held_trim();
+	if (park_bytes + slack_bytes > held_limit())
+		slack_trim(lb);
 	lst.nalloc++;
+	va = lb->va;
 	if (kma_vg)
 		kva_track_malloclike((void *)va, size, 0, zero);
 	pthread_mutex_unlock(&kma_large_lock);
@@ -393,16 +578,15 @@ kma_large_free(struct kma_large *lb, void *p)
 		kva_track_freelike(p, 0);
 	(void)kma_pagemap_set(lb->va, 1, 0);
 	live_unlink(lb);
-	pages_unmap(lb->va, lb->npages);
-	quar_add(lb->rstart, lb->rend, lb->va, lb->size);
+	if (park(lb) != 0)
+		drop(lb);
 	pthread_mutex_unlock(&kma_large_lock);
-	kma_meta_free(lb);
 }
 
 /*
  * move_block: map lb's frames at fresh VA big enough for npages (plus a
  * guard), add the missing pages, and unmap the old VA: no byte is
- * copied.  => 0, or ENOMEM with lb unchanged.
+ * copied.  lb has no slack.  => 0, or ENOMEM with lb unchanged.
  */
 static int
 move_block(struct kma_large *lb, size_t npages)
@@ -453,30 +637,34 @@ move_block(struct kma_large *lb, size_t npages)
 }
 
 /*
- * kma_large_realloc: resize lb to size bytes (still large) without
- * copying: shrink or grow in place when the VA after it is free, else
- * move its pages to new VA.
- * => the block's (possibly new) address, or NULL when it could not
- *    (the caller copies); lb is unchanged then.
+ * grow: give lb (live, the lock held, its pages out of the counters)
+ * npages > lb->npages: the slack first (one mprotect), then new pages in
+ * place when the VA after it is free, else lb's frames moved to new VA.
+ * => 0, or ENOMEM with lb's contents and size unchanged (its slack may
+ *    be gone).
  */
-void *
-kma_large_realloc(struct kma_large *lb, size_t size)
+static int
+grow(struct kma_large *lb, size_t npages)
 {
-	size_t npages = round_page(size) >> PAGE_SHIFT;
+	size_t from = npages < lb->mapped ? npages : lb->mapped;
+	size_t orig = lb->npages;
 	vaddr_t need;
-	void *rv = NULL;
 
-	if (size == 0 || size > vm_map_max(kmem_map) - vm_map_min(kmem_map))
-		return NULL;
-	pthread_mutex_lock(&kma_large_lock);
-	lst.bytes -= ptoa(lb->npages);
-	if (npages <= lb->npages) {
-		if (npages < lb->npages)
-			pages_unmap(lb->va + ptoa(npages), lb->npages - npages);
-		lb->npages = npages;
-		rv = (void *)lb->va;
-		goto out;
+	if (from > lb->npages) {
+		pmap_kprotect(lb->va + ptoa(lb->npages), lb->va + ptoa(from),
+		    VM_PROT_READ | VM_PROT_WRITE);
+		if (pmap_sync(pmap_kernel()) != 0) {
+			/* removal always succeeds */
+			pages_unmap(lb->va + ptoa(lb->npages),
+			    lb->mapped - lb->npages);
+			lb->mapped = lb->npages;
+			return ENOMEM;
+		}
+		lb->npages = from;
 	}
+	if (npages == lb->npages)
+		return 0;
+	/* lb->npages == lb->mapped from here on */
 	need = lb->va + ptoa(npages + 1);
 	if (need > lb->rend) {
 		vaddr_t at = lb->rend;
@@ -486,36 +674,79 @@ kma_large_realloc(struct kma_large *lb, size_t size)
 	}
 	if (need <= lb->rend) {
 		if (pages_map(lb->va + ptoa(lb->npages), npages - lb->npages,
-		    0) == 0) {
-			lb->npages = npages;
-			rv = (void *)lb->va;
-			lst.inplace++;
-		}
-	} else if (!kma_vg && move_block(lb, npages) == 0) {
-		lb->npages = npages;
+		    0) != 0)
+			goto fail;
+		lst.inplace++;
+	} else if (kma_vg || move_block(lb, npages) != 0) {
+		goto fail;
+	}
+	lb->npages = lb->mapped = npages;
+	return 0;
+fail:
+	/* what the slack gave becomes inaccessible again, by removal */
+	if (lb->npages > orig) {
+		pages_unmap(lb->va + ptoa(orig), lb->npages - orig);
+		lb->npages = lb->mapped = orig;
+	}
+	return ENOMEM;
+}
+
+/*
+ * kma_large_realloc: resize lb to size bytes (still large) without
+ * copying: shrink in place, grow into its slack or in place when the VA
+ * after it is free, else move its pages to new VA.
+ * => the block's (possibly new) address, or NULL when it could not
+ *    (the caller copies); lb's contents and size are unchanged then.
+ */
+void *
+kma_large_realloc(struct kma_large *lb, size_t size)
+{
+	size_t npages = round_page(size) >> PAGE_SHIFT;
+	vaddr_t was;
+	void *rv = NULL;
+
+	if (size == 0 || size > vm_map_max(kmem_map) - vm_map_min(kmem_map))
+		return NULL;
+	pthread_mutex_lock(&kma_large_lock);
+	was = lb->va;
+	live_unlink(lb);
+	if (npages <= lb->npages) {
+		/* lb is off the live list: its slack is not counted now */
+		if (lb->mapped > npages)
+			pages_unmap(lb->va + ptoa(npages), lb->mapped - npages);
+		lb->npages = lb->mapped = npages;
+		rv = (void *)lb->va;
+	} else if (grow(lb, npages) == 0) {
 		rv = (void *)lb->va;
 	}
-out:
 	if (rv != NULL) {
-		if (kma_vg && rv == (void *)lb->va)
+		if (kma_vg && rv == (void *)was)
 			kva_track_resizeinplace(rv, lb->size, size, 0);
 		lb->size = size;
 	}
-	lst.bytes += ptoa(lb->npages);
-	if (lst.bytes > lst.bytes_peak)
-		lst.bytes_peak = lst.bytes;
+	/* back on the live list (at its head: the order does not matter) */
+	live_link(lb);
 	pthread_mutex_unlock(&kma_large_lock);
 	return rv;
 }
 
-/* kma_large_trim: give the cached frames back to kva */
+/* kma_large_trim: give back the parked blocks, the slack and the
+ * cached frames.  => bytes given back */
 size_t
 kma_large_trim(void)
 {
+	struct kma_large *lb;
 	size_t bytes;
 
 	pthread_mutex_lock(&kma_large_lock);
-	bytes = pcache_bytes;
+	bytes = park_bytes + slack_bytes;
+	while ((lb = park_head) != NULL) {
+		park_unlink(lb);
+		drop(lb);
+	}
+	for (lb = live; lb != NULL; lb = lb->next)
+		slack_trim(lb);
+	bytes += pcache_bytes;
 	while (pcache_n > 0) {
 		pcache_n--;
 		uvm_pagefree_contig(PHYS_TO_VM_PAGE(pcache[pcache_n].pa),
@@ -548,6 +779,17 @@ kma_large_explain(uintptr_t va, uintptr_t *blockp)
 		}
 		if (va >= lb->rstart && va < lb->rend) {
 			what = "free of a guard page";
+			*blockp = lb->va;
+			goto out;
+		}
+	}
+	for (lb = park_tail; lb != NULL; lb = lb->prev) {
+		if (va == lb->va) {
+			what = "double free";
+			goto out;
+		}
+		if (va >= lb->rstart && va < lb->rend) {
+			what = "invalid free (freed memory)";
 			*blockp = lb->va;
 			goto out;
 		}
@@ -593,6 +835,15 @@ kma_large_describe(vaddr_t va, struct kva_fault_desc *d)
 			d->size = lb->size;
 			found = 1;
 		}
+	for (lb = park_tail; lb != NULL && !found; lb = lb->prev)
+		if (va >= lb->rstart && va < lb->rend) {
+			d->what = va >= lb->va &&
+			    va < lb->va + round_page(lb->size) ?
+			    "freed block" : "guard page of freed block";
+			d->block = lb->va;
+			d->size = lb->size;
+			found = 1;
+		}
 	for (i = 0; i < quar_n && !found; i++) {
 		unsigned q = (quar_head + quar_n - 1 - i) % QUAR_MAX;
 
@@ -616,5 +867,8 @@ kma_large_stats(struct kma_large_stats *st)
 	*st = lst;
 	st->pcache_bytes = pcache_bytes;
 	st->quarantine_bytes = quar_bytes;
+	st->parked_bytes = park_bytes;
+	st->nparked = park_n;
+	st->slack_bytes = slack_bytes;
 	pthread_mutex_unlock(&kma_large_lock);
 }

@@ -29,16 +29,20 @@
  *    initial-exec TLS, which never allocates.
  *
  * 4. Large blocks (above kma_small_max) get their own VA in kmem_map with
- *    an unmapped guard page after them.  free() unmaps the block (every
- *    later access faults) and holds its VA out of reuse in a FIFO
- *    quarantine (64 MiB of VA, 1024 blocks, by default), so that a use
- *    after free faults for a long while.  The freed frames stay populated
- *    in a cache (32 MiB by default) and are mapped at the next large
- *    block's VA, a run at a time with MAP_POPULATE: no host page fault,
- *    no zeroing, since malloc promises no contents.  calloc takes fresh
- *    frames and zeroes only those not known zero (PG_ZERO).  realloc
- *    grows a large block in place when the VA after it is free, and
- *    otherwise moves its frames to new VA: no byte is copied.
+ *    an inaccessible guard page after them.  free() parks the block: its
+ *    pages stay mapped but inaccessible (every later access faults), and
+ *    the next large malloc that fits takes it back with one mprotect, at
+ *    the same VA, so that its pages cost no host fault (large.c has the
+ *    policy; park=SIZE bounds it).  A block that is not parked, or is
+ *    dropped from the parked list, is unmapped and its VA held out of
+ *    reuse in a FIFO quarantine (64 MiB of VA, 1024 blocks, by default),
+ *    so that a use after free keeps faulting for a long while.  Its frames
+ *    stay populated in a cache (32 MiB by default) and are mapped at the
+ *    next new block's VA, a run at a time with MAP_POPULATE: no zeroing,
+ *    since malloc promises no contents.  calloc zeroes what it reuses and
+ *    only the fresh frames not known zero (PG_ZERO).  realloc grows a
+ *    large block into its slack, or in place when the VA after it is
+ *    free, and otherwise moves its frames to new VA: no byte is copied.
  *
  * 5. Errors.  A free block carries a tag (the process key xor its
  *    address) in its second word, and malloc clears it; free finding the
@@ -62,7 +66,8 @@
  *
  * 7. Options (KVA_OPTIONS; kvamalloc(3)): large=SIZE (largest size in a
  *    class; sizes above are large blocks), quarantine=SIZE (VA held back
- *    after a large free), pcache=SIZE (freed frames kept populated).  They
+ *    after a large free), pcache=SIZE (freed frames kept populated),
+ *    park=SIZE (freed large blocks kept parked, at least).  They
  *    are taken out before the rest goes to kva_init.  stats=1 prints a
  *    summary at exit.
  *
@@ -207,6 +212,8 @@ opt_parse(const char *env, size_t *large, struct kma_large_opts *lo)
 			opt_size("quarantine", val, vlen, &lo->quarantine);
 		else if (opt_key_is(s, len, "pcache", &val, &vlen))
 			opt_size("pcache", val, vlen, &lo->pcache);
+		else if (opt_key_is(s, len, "park", &val, &vlen))
+			opt_size("park", val, vlen, &lo->park);
 		else if (used + len + 2 < sizeof(opt_rest)) {
 			if (used > 0)
 				opt_rest[used++] = ',';
@@ -246,6 +253,7 @@ kma_init(void)
 	struct kma_large_opts lo = {
 		.quarantine = (size_t)64 << 20,
 		.pcache = (size_t)32 << 20,
+		.park = (size_t)64 << 20,
 	};
 	size_t large = KMA_CLASS_MAX;
 	int error, state;
@@ -725,7 +733,7 @@ mallinfo2(void)
 	mi.fsmblks = t.cached;
 	mi.uordblks = t.small_inuse + t.l.bytes;
 	mi.fordblks = mi.arena > t.small_inuse ? mi.arena - t.small_inuse : 0;
-	mi.keepcost = t.l.pcache_bytes;
+	mi.keepcost = t.l.pcache_bytes + t.l.parked_bytes + t.l.slack_bytes;
 	return mi;
 }
 
@@ -780,14 +788,18 @@ kma_print_stats(int fd)
 	    "%zu grown in place, %zu moved\n"
 	    "kvamalloc: large: pages reused %zu, fresh %zu; page cache %zu "
 	    "bytes, quarantine %zu bytes of VA\n"
+	    "kvamalloc: large: parked %zu blocks, %zu bytes, slack %zu bytes; "
+	    "%zu allocations from parked blocks, %zu dropped\n"
 	    "kvamalloc: in use %zu bytes; held from kva %zu bytes "
 	    "(descriptors %zu)\n",
 	    t.small_inuse, t.cached, t.small_held, t.nslabs, t.small_peak,
 	    t.l.nblocks, t.l.bytes, t.l.bytes_peak, (size_t)t.l.nalloc,
 	    (size_t)t.l.inplace, (size_t)t.l.moved, (size_t)t.l.reuse_pages,
 	    (size_t)t.l.fresh_pages, t.l.pcache_bytes, t.l.quarantine_bytes,
+	    t.l.nparked, t.l.parked_bytes, t.l.slack_bytes,
+	    (size_t)t.l.park_hits, (size_t)t.l.park_evicted,
 	    t.small_inuse + t.l.bytes, t.small_held + t.l.bytes + t.meta +
-	    t.l.pcache_bytes, t.meta);
+	    t.l.pcache_bytes + t.l.parked_bytes + t.l.slack_bytes, t.meta);
 }
 
 KMA_EXPORT void

@@ -800,6 +800,39 @@ pmap_protect(pmap_t pmap, vaddr_t sva, vaddr_t eva, vm_prot_t prot)
 	PM_UNLOCK();
 }
 
+/*
+ * pmap_kprotect: see pmap_md.h.  Unlike pmap_protect, VM_PROT_NONE keeps
+ * the translations: the host mapping stays and only its protection
+ * changes, so that giving access back later is one mprotect, and the
+ * host keeps its page tables for the range.
+ */
+void
+pmap_kprotect(vaddr_t sva, vaddr_t eva, vm_prot_t prot)
+{
+	size_t idx, s, e;
+	UVMHIST_FUNC("pmap_kprotect");
+	UVMHIST_LOG(pmaphist, "(sva=%#lx, eva=%#lx, prot=%#x)", sva, eva, prot, 0);
+
+	check_range("pmap_kprotect", sva, eva);
+	s = va_to_idx(sva);
+	e = va_to_idx(eva);
+	PM_LOCK();
+	for (idx = s; idx < e; idx++) {
+		uint64_t p = pm.pte[idx];
+
+		if ((p & PTE_V) == 0 || (p & PTE_W) == 0)
+			panic("pmap_kprotect(%#lx, %#lx, %#x): page %#lx is not "
+			    "a wired mapping", (unsigned long)sva,
+			    (unsigned long)eva, prot,
+			    (unsigned long)idx_to_va(idx));
+		if ((p & PTE_PROT) != (uint64_t)prot)
+			pte_write(idx, (p & ~PTE_PROT) | (uint64_t)prot);
+	}
+	if (s < e)
+		dq_add(s, e);
+	PM_UNLOCK();
+}
+
 void
 pmap_unwire(pmap_t pmap, vaddr_t va)
 {

@@ -90,6 +90,19 @@ int pmap_sync(pmap_t pmap);
 void pmap_set_vma_limit(long limit);
 long pmap_vma_count(void);
 
+/*
+ * pmap_kprotect: set the protection of the wired mappings in [sva, eva)
+ * to prot, VM_PROT_NONE included: a page made inaccessible stays entered
+ * (pmap_extract finds it) and faults on access; the same call with
+ * VM_PROT_READ|VM_PROT_WRITE gives access back for one mprotect, with
+ * no host page fault after it.  The malloc shim parks freed large blocks
+ * this way.
+ * pre: every page in the range is entered wired (else panic).
+ * => takes effect at pmap_update/pmap_sync; pmap_sync may fail (the
+ *    host's mapping limit), and the caller then removes the range.
+ */
+void pmap_kprotect(vaddr_t sva, vaddr_t eva, vm_prot_t prot);
+
 /* pmap_page_freed: pg goes back to the free lists: its referenced and
  * modified history ends (what the direct map holds of it is kept).
  * pre: pg has no mapping at a kernel VA. */

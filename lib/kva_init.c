@@ -451,11 +451,14 @@ kva_atexit_register(void)
  * the parent's kernel memory.  In prepare, every kva lock is taken in
  * rank order (kva_impl.h): kernel_map and its submaps, the kernel
  * objects, the page queues, the free pages and hash, the pmap (which
- * pushes its queue to the host), the pools, the sleep queues.  The child
- * then copies the frames in use into a memfd of its own and re-points its
- * mappings (pmap_fork_child) and tells the parent through a pipe; the
- * parent waits for that, every lock still held, so that the memory the
- * child copies is the memory of the moment of fork.  (Writes that other
+ * pushes its queue to the host, lists the frames in use and makes the
+ * child's memfds), the pools, the sleep queues.  After fork the child and
+ * the parent each copy half of those frames into the child's memfds, on
+ * two CPUs; the parent tells the child through one pipe that its half is
+ * done (or that it failed, and the child copies it too).  The child then
+ * re-points its mappings (pmap_fork_child) and tells the parent through
+ * another; the parent waits for that, every lock still held, so that the
+ * memory the child copies is the memory of the moment of fork.  (Writes that other
  * threads of the parent make to memory they already hold, in that short
  * window, can still reach the child's copy; no VM state can change.)
  * vfork and posix_spawn run no handlers: the child shares the address
@@ -463,7 +466,8 @@ kva_atexit_register(void)
  */
 static int fork_active;
 static int fork_threads_deferred;	/* the shim restarts the threads */
-static int fork_pipe[2] = { -1, -1 };
+static int fork_pipe[2] = { -1, -1 };	/* child -> parent: done */
+static int go_pipe[2] = { -1, -1 };	/* parent -> child: its half */
 
 static void
 fork_lock_all(void)
@@ -520,6 +524,8 @@ kva_fork_prepare(void)
 		return;
 	if (kva_host_pipe(fork_pipe) != 0)
 		fork_pipe[0] = fork_pipe[1] = -1;
+	if (fork_pipe[0] < 0 || kva_host_pipe(go_pipe) != 0)
+		go_pipe[0] = go_pipe[1] = -1;
 	kva_statsfile_fork_prepare();		/* statsfile */
 	uvm_pdzero_fork_prepare();	/* nothing in transit from here on */
 	fork_lock_all();
@@ -529,9 +535,19 @@ static void
 kva_fork_parent(void)
 {
 	if (fork_active) {
+		if (go_pipe[1] >= 0) {
+			/* copy our half, and say whether we did; the read end
+			 * stays open until then (no child: no SIGPIPE) */
+			int ok = pmap_fork_copy(PMAP_FORK_PARENT_HALF) == 0;
+
+			kva_host_post_byte(go_pipe[1], ok);
+			kva_host_close(go_pipe[0]);
+			kva_host_close(go_pipe[1]);
+		}
+		pmap_fork_parent_done();
 		if (fork_pipe[0] >= 0) {
 			kva_host_close(fork_pipe[1]);
-			kva_host_wait_byte(fork_pipe[0]);
+			(void)kva_host_wait_byte(fork_pipe[0]);
 			kva_host_close(fork_pipe[0]);
 		}
 		uvm_pdaemon_fork_parent();
@@ -546,8 +562,21 @@ static void
 kva_fork_child(void)
 {
 	if (fork_active) {
-		int error = pmap_fork_child();
+		int error = pmap_fork_copy(PMAP_FORK_CHILD_HALF);
 
+		if (go_pipe[0] >= 0) {
+			int parent_did;
+
+			kva_host_close(go_pipe[1]);
+			parent_did = kva_host_wait_byte(go_pipe[0]);
+			kva_host_close(go_pipe[0]);
+			if (error == 0 && parent_did != 1)
+				error = pmap_fork_copy(PMAP_FORK_PARENT_HALF);
+		} else if (error == 0) {
+			error = pmap_fork_copy(PMAP_FORK_PARENT_HALF);
+		}
+		if (error == 0)
+			error = pmap_fork_child();
 		if (error != 0)
 			panic("fork: the child cannot get physical memory of "
 			    "its own (%zu MiB): error %d", kva_params.physmem >> 20,
@@ -558,7 +587,7 @@ kva_fork_child(void)
 			    "error %d", -error);
 		if (fork_pipe[0] >= 0) {
 			kva_host_close(fork_pipe[0]);
-			kva_host_post_byte(fork_pipe[1]);
+			kva_host_post_byte(fork_pipe[1], 1);
 			kva_host_close(fork_pipe[1]);
 		}
 		uvm_pdaemon_fork_child();

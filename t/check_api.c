@@ -324,6 +324,123 @@ START_TEST(test_fork_isolation)
 }
 END_TEST
 
+/*
+ * fork with more than a few MiB in use: the child's physical memory is
+ * two memfds, each copied by one process (parent and child at once).  The
+ * child has every byte; its count of host mappings still agrees with the
+ * host; it frees, allocates zeroed memory and grows across the split; and
+ * a grandchild forked from it has every byte too.
+ */
+static int
+count_physmem_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	char path[300], target[256];
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		ssize_t len;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+		len = readlink(path, target, sizeof(target) - 1);
+		if (len > 0) {
+			target[len] = '\0';
+			n += strstr(target, "kva-physmem") != NULL;
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+static size_t
+pattern_bad(vaddr_t va, size_t sz, uint64_t seed)
+{
+	size_t i, bad = 0;
+
+	for (i = 0; i < sz; i += PAGE_SIZE) {
+		const uint64_t *w = (const uint64_t *)(va + i);
+
+		bad += w[0] != seed + i || w[PAGE_SIZE / 8 - 1] != ~(seed + i);
+	}
+	return bad;
+}
+
+static void
+pattern_fill(vaddr_t va, size_t sz, uint64_t seed)
+{
+	size_t i;
+
+	for (i = 0; i < sz; i += PAGE_SIZE) {
+		uint64_t *w = (uint64_t *)(va + i);
+
+		w[0] = seed + i;
+		w[PAGE_SIZE / 8 - 1] = ~(seed + i);
+	}
+}
+
+START_TEST(test_fork_split_memfds)
+{
+	size_t sz = (size_t)48 << 20, big = (size_t)64 << 20, i;
+	unsigned long lo = vm_map_min(kernel_map), hi = vm_map_max(kernel_map);
+	vaddr_t w = uvm_km_alloc1(kernel_map, sz, FALSE);
+	long d0;
+	int verdict[2];
+	pid_t pid;
+
+	ck_assert(w != 0);
+	pattern_fill(w, sz, 0x1000);
+	ck_assert_int_eq(count_physmem_fds(), 1);
+	d0 = uvmexp.hostmaps - t_count_maps_in(lo, hi);
+	ck_assert_int_eq(pipe(verdict), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int bad = 0, gv[2], mem;
+		vaddr_t n;
+		pid_t g;
+
+		mem = count_physmem_fds();
+		bad += mem != 2;
+		bad += pattern_bad(w, sz, 0x1000) != 0;
+		/* the direct map is two host mappings now: one more than
+		 * the kernel VA shows, and no other difference */
+		bad += labs(uvmexp.hostmaps - t_count_maps_in(lo, hi) -
+		    (d0 + 1)) > (RUNNING_ON_VALGRIND ? 1 : 0);
+		uvm_km_free(kernel_map, w, sz);
+		n = uvm_km_zalloc(kernel_map, big);	/* across the split */
+		bad += n == 0;
+		if (n != 0) {
+			for (i = 0; i < big; i += 997)
+				bad += ((char *)n)[i] != 0;
+			pattern_fill(n, big, 0x5000);
+			kva_drain();
+			bad += pipe(gv) != 0;
+			g = fork();
+			if (g == 0)
+				t_child_exit(gv[1],
+				    pattern_bad(n, big, 0x5000) == 0 &&
+				    count_physmem_fds() == 2);
+			bad += g < 0 || !t_child_verdict(gv[0], g);
+			bad += pattern_bad(n, big, 0x5000) != 0;
+			uvm_km_free(kernel_map, n, big);
+		}
+		if (bad != 0)
+			fprintf(stderr, "fork_split_memfds child: %d bad (%d "
+			    "physmem memfds)\n", bad, mem);
+		t_child_exit(verdict[1], bad == 0);
+	}
+	ck_assert(t_child_verdict(verdict[0], pid));
+	close(verdict[0]);
+	close(verdict[1]);
+	ck_assert_int_eq(pattern_bad(w, sz, 0x1000), 0);
+	ck_assert_int_eq(count_physmem_fds(), 1);
+	uvm_km_free(kernel_map, w, sz);
+}
+END_TEST
+
 /* a multi-threaded parent forks while another thread allocates */
 static volatile int churn_stop;
 
@@ -401,6 +518,7 @@ api_suite(void)
 	tcase_add_test(tc, test_malformed_options);
 	tcase_add_test(tc, test_fini_leaves_nothing);
 	tcase_add_test(tc, test_fork_isolation);
+	tcase_add_test(tc, test_fork_split_memfds);
 	tcase_add_test(tc, test_fork_while_allocating);
 	suite_add_tcase(s, tc);
 	return s;

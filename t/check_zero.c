@@ -21,8 +21,9 @@
 #include "pmap_posix/pmap_md.h"
 #include "kva_track.h"
 
-/* pmap.c, for the tests: the memfd of physical memory */
-int pmap_physmem_fd(void);
+/* pmap.c, for the tests: the memfd that holds physical address pa (a
+ * process that has not forked has one) */
+int pmap_physmem_fd(paddr_t pa, size_t *span);
 
 static int want_uring;
 
@@ -111,8 +112,10 @@ static long
 memfd_bytes(void)
 {
 	struct stat st;
+	size_t span;
 
-	ck_assert_int_eq(fstat(pmap_physmem_fd(), &st), 0);
+	ck_assert_int_eq(fstat(pmap_physmem_fd(0, &span), &st), 0);
+	ck_assert_uint_eq(span, SIZE_MAX);	/* one memfd */
 	return (long)st.st_blocks * 512;
 }
 

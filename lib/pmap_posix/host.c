@@ -302,24 +302,26 @@ kva_host_close(int fd)
 	(void)host_close(fd);
 }
 
-void
+int
 kva_host_wait_byte(int fd)
 {
 	int saved = errno;
-	char c;
+	unsigned char c;
+	ssize_t n;
 
-	while (read(fd, &c, 1) < 0 && errno == EINTR)
+	while ((n = read(fd, &c, 1)) < 0 && errno == EINTR)
 		;
 	errno = saved;
+	return n == 1 ? c : -1;
 }
 
 void
-kva_host_post_byte(int fd)
+kva_host_post_byte(int fd, int c)
 {
 	int saved = errno;
-	char c = 1;
+	unsigned char b = (unsigned char)c;
 
-	while (write(fd, &c, 1) < 0 && errno == EINTR)
+	while (write(fd, &b, 1) < 0 && errno == EINTR)
 		;
 	errno = saved;
 }

@@ -47,7 +47,9 @@ int host_copy_range(int fd_in, int fd_out, off_t off, size_t len,
 /*
  * pmap.c's side of the background zeroer (pmap_async.c).
  */
-int pmap_physmem_fd(void);		/* the memfd of physical memory */
+/* the memfd that holds pa (at offset pa), and in *span the bytes from pa
+ * on that it holds contiguously (pmap.c, section 8) */
+int pmap_physmem_fd(paddr_t pa, size_t *span);
 uintptr_t pmap_dmap_va(paddr_t pa);	/* direct-map address, no side effect */
 /* pmap_zero_prepare: frames [pa, pa + len), free and in transit, are
  * about to be zeroed (punch 0) or punched (punch 1): their deferred

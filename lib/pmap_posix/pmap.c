@@ -102,6 +102,7 @@
 #define PMD_DMAP	0x08	/* may be populated in the direct map */
 #define PMD_NEEDZERO	0x10	/* zeroing deferred to the next mapping */
 #define PUNCH_MIN	8	/* shortest run zeroed by punching a hole */
+#define NO_SPLIT	SIZE_MAX	/* physical memory is one memfd */
 
 #define DQ_MAX		128	/* queued ranges before a forced flush */
 #define DROPQ_MAX	512	/* queued direct-map drops */
@@ -127,7 +128,9 @@ static struct {
 	size_t kva_npages;
 	vaddr_t boot_end;
 	uint64_t *pte;
-	int memfd;
+	int memfd;			/* frames below fd_split */
+	int memfd_hi;			/* frames from fd_split on */
+	size_t fd_split;		/* NO_SPLIT: one memfd (section 8) */
 	vaddr_t dmap_base;
 	size_t phys_cap;
 	int booted;
@@ -182,6 +185,19 @@ pfn_to_page(uint64_t pfn)
 	return &vm_page_array[pfn];
 }
 
+/* the memfd that holds frame pfn (at offset ptoa(pfn)), and which one */
+static inline int
+fd_side(uint64_t pfn)
+{
+	return pfn >= pm.fd_split;
+}
+
+static inline int
+fd_of(uint64_t pfn)
+{
+	return fd_side(pfn) ? pm.memfd_hi : pm.memfd;
+}
+
 /* effective host protection of a valid PTE: W^X, and ref/mod emulation */
 static inline int
 pte_eprot(uint64_t p)
@@ -209,7 +225,8 @@ pte_key(size_t idx)
 
 	if ((p & PTE_V) == 0)
 		return 0;
-	return ((PTE_PFN(p) - idx) << 4) | (uint64_t)pte_eprot(p) | 8;
+	return ((PTE_PFN(p) - idx) << 5) |
+	    ((uint64_t)fd_side(PTE_PFN(p)) << 4) | (uint64_t)pte_eprot(p) | 8;
 }
 
 /* is there a VMA boundary between pages idx-1 and idx? */
@@ -371,7 +388,8 @@ pmap_bootstrap(const struct kva_params *p, struct pmap_bootinfo *bi)
 
 	KASSERT(!pm.booted);
 	memset(&pm, 0, sizeof(pm));
-	pm.memfd = -1;
+	pm.memfd = pm.memfd_hi = -1;
+	pm.fd_split = NO_SPLIT;
 	mutex_init(&pm.lock);
 	mutex_init(&pm.boot_lock);
 
@@ -397,7 +415,7 @@ pmap_bootstrap(const struct kva_params *p, struct pmap_bootinfo *bi)
 	error = host_memfd("kva-physmem");
 	if (error < 0)
 		return error;
-	pm.memfd = error;
+	pm.memfd = pm.memfd_hi = error;
 
 	/* the kernel VA, aligned to 2 MiB */
 	raw = host_reserve(0, kva_size + KVA_ALIGN, &error);
@@ -467,7 +485,7 @@ fail_kva:
 	(void)host_unmap(base, kva_size);
 fail_fd:
 	(void)host_close(pm.memfd);
-	pm.memfd = -1;
+	pm.memfd = pm.memfd_hi = -1;
 	return error;
 }
 
@@ -478,11 +496,14 @@ pmap_shutdown(void)
 		return;
 	(void)host_unmap(pm.kva_base, pm.kva_end - pm.kva_base);
 	(void)host_unmap(pm.dmap_base, pm.phys_cap);
+	if (pm.memfd_hi != pm.memfd)
+		(void)host_close(pm.memfd_hi);
 	(void)host_close(pm.memfd);
 	mutex_destroy(&pm.lock);
 	mutex_destroy(&pm.boot_lock);
 	memset(&pm, 0, sizeof(pm));
-	pm.memfd = -1;
+	pm.memfd = pm.memfd_hi = -1;
+	pm.fd_split = NO_SPLIT;
 }
 
 /*
@@ -502,13 +523,14 @@ pmap_physmem_grow(size_t *first, size_t *n)
 	seg = cur < SEG_FIRST ? SEG_FIRST : cur < SEG_SIZE ? cur : SEG_SIZE;
 	if (seg > pm.phys_cap - cur)
 		seg = pm.phys_cap - cur;
-	error = host_ftruncate(pm.memfd, (off_t)(cur + seg));
+	/* new frames are past any split: on the high memfd */
+	error = host_ftruncate(pm.memfd_hi, (off_t)(cur + seg));
 	if (error != 0)
 		return error;
 	error = host_map_file(pm.dmap_base + cur, seg, VM_PROT_DEFAULT,
-	    pm.memfd, (off_t)cur, 0);
+	    pm.memfd_hi, (off_t)cur, 0);
 	if (error != 0) {
-		(void)host_ftruncate(pm.memfd, (off_t)cur);
+		(void)host_ftruncate(pm.memfd_hi, (off_t)cur);
 		return error;
 	}
 	pm.phys_size = cur + seg;
@@ -537,9 +559,15 @@ pmap_direct_map(paddr_t pa)
  * For the background zeroer (pmap_async.c; section 9).
  */
 int
-pmap_physmem_fd(void)
+pmap_physmem_fd(paddr_t pa, size_t *span)
 {
-	return pm.memfd;
+	uint64_t pfn = pa >> PAGE_SHIFT;
+
+	if (pm.fd_split == NO_SPLIT || fd_side(pfn))
+		*span = SIZE_MAX;
+	else
+		*span = ptoa(pm.fd_split - pfn);
+	return fd_of(pfn);
 }
 
 uintptr_t
@@ -1104,7 +1132,7 @@ zero_run_locked(uint64_t pfn, size_t n)
 		for (l = k + 1; l < n &&
 		    (pfn_to_page(pfn + l)->mdflags & PMD_NEEDZERO); l++)
 			;
-		if (l - k < PUNCH_MIN || host_punch(pm.memfd,
+		if (l - k < PUNCH_MIN || host_punch(fd_of(pfn + k),
 		    (off_t)ptoa(pfn + k), (off_t)ptoa(l - k)) != 0) {
 			size_t m;
 
@@ -1136,7 +1164,8 @@ sync_range(size_t s, size_t e)
 
 			if (pte_action(p, &ep2) != act || ep2 != ep)
 				break;
-			if (act == ACT_MAP && PTE_PFN(p) != pfn + (j - i))
+			if (act == ACT_MAP && (PTE_PFN(p) != pfn + (j - i) ||
+			    fd_side(PTE_PFN(p)) != fd_side(pfn)))
 				break;
 		}
 		if (act == ACT_MAP)
@@ -1146,7 +1175,7 @@ sync_range(size_t s, size_t e)
 			/* a lone page is left to fault in on first use: the
 			 * populate call would cost as much as that fault */
 			rv = host_map_file(idx_to_va(i), (j - i) << PAGE_SHIFT,
-			    ep, pm.memfd, (off_t)(pfn << PAGE_SHIFT), j - i > 1);
+			    ep, fd_of(pfn), (off_t)(pfn << PAGE_SHIFT), j - i > 1);
 			break;
 		case ACT_PROT:
 			rv = host_protect(idx_to_va(i), (j - i) << PAGE_SHIFT, ep);
@@ -1237,13 +1266,133 @@ pmap_update(pmap_t pmap)
  *
  * 8. The memfd is shared with a forked child, MAP_SHARED.  So at fork
  *    every kva lock is taken (kva_init.c), the queued changes are pushed
- *    to the host, and the child makes itself a new memfd holding a copy of
- *    every frame in use (copy_file_range, in the kernel), then maps it
- *    over the old one wherever the old one was mapped: the direct map,
- *    and each run of the page table whose host state is this frame.  The
+ *    to the host, and the parent lists the runs of frames in use and makes
+ *    the child's memfds.  The child's physical memory is two memfds when
+ *    more than FORK_SPLIT_MIN pages are in use: frames below fd_split in
+ *    one, the rest in the other, each at offset ptoa(frame).  Writes into
+ *    one memfd serialise on its inode, so two let the child and the
+ *    parent copy half each at once (copy_file_range, in the kernel), which
+ *    halves the fork of a big heap on two CPUs.  The child then maps them
+ *    over the old memfd(s) wherever those were mapped: the direct map, and
+ *    each run of the page table whose host state is this frame.  The
  *    parent waits, with every lock held, until the child has its copy.
- *    Free frames are not copied: they read zero in the new memfd.
+ *    Free frames are not copied: they read zero in the new memfds.
+ *    Because of the split, a host mapping never spans fd_split (sync_range
+ *    and the fork break runs there, and pte_key counts it as a VMA
+ *    boundary), zeroing and punching go to the memfd of each frame
+ *    (pmap_physmem_fd), and growth extends the high memfd.
  */
+/* the fork plan, made by the parent in pmap_fork_lock */
+struct fork_run {
+	size_t f, n;			/* frames [f, f + n) are in use */
+};
+static struct {
+	int fd_lo, fd_hi;		/* the child's memfds, or -1 */
+	size_t split;			/* the child's fd_split */
+	struct fork_run *runs;		/* or NULL: the child scans */
+	size_t nruns, runs_size;
+	int all_copied;			/* (child) no half is left */
+} pf = { .fd_lo = -1, .fd_hi = -1 };
+
+#define FORK_SPLIT_MIN	2048	/* pages in use below which one memfd */
+#define FORK_SPLIT_ALIGN 1024	/* frames: the split is 4 MiB aligned */
+
+static void
+fork_fds_close(void)
+{
+	if (pf.fd_hi >= 0 && pf.fd_hi != pf.fd_lo)
+		(void)host_close(pf.fd_hi);
+	if (pf.fd_lo >= 0)
+		(void)host_close(pf.fd_lo);
+	pf.fd_lo = pf.fd_hi = -1;
+}
+
+/* fork_fds: the child's memfds: one, or two split at pf.split */
+static int
+fork_fds(void)
+{
+	int error;
+
+	pf.fd_lo = host_memfd("kva-physmem");
+	if (pf.fd_lo < 0) {
+		error = pf.fd_lo;
+		pf.fd_lo = -1;
+		return error;
+	}
+	pf.fd_hi = pf.fd_lo;
+	error = host_ftruncate(pf.fd_lo, (off_t)pm.phys_size);
+	if (error == 0 && pf.split != NO_SPLIT) {
+		pf.fd_hi = host_memfd("kva-physmem");
+		if (pf.fd_hi < 0)
+			error = pf.fd_hi;
+		else
+			error = host_ftruncate(pf.fd_hi, (off_t)pm.phys_size);
+	}
+	if (error != 0)
+		fork_fds_close();
+	return error;
+}
+
+/*
+ * fork_plan: list the runs of frames in use, choose where the child's
+ * two memfds split them (half the pages each: one memfd's writes
+ * serialise on its inode, two memfds copy at once) and make the memfds.
+ * Whatever fails here the child does itself, alone.  (F) and (P) held.
+ */
+static void
+fork_plan(void)
+{
+	size_t nframes = pm.phys_size >> PAGE_SHIFT, f, g, npages = 0, r;
+	int err;
+
+	pf.fd_lo = pf.fd_hi = -1;
+	pf.runs = NULL;
+	pf.nruns = 0;
+	pf.all_copied = 0;
+	pf.split = NO_SPLIT;
+	if (!pm.booted || nframes == 0)
+		return;
+	pf.runs_size = round_page((nframes / 2 + 1) * sizeof(struct fork_run));
+	pf.runs = kva_host_map_anon(pf.runs_size, &err);
+	if (pf.runs == NULL)
+		return;
+	for (f = 0; f < nframes; f = g) {
+		if (vm_page_array[f].pqflags & PQ_FREE) {
+			g = f + 1;
+			continue;
+		}
+		for (g = f + 1; g < nframes &&
+		    (vm_page_array[g].pqflags & PQ_FREE) == 0; g++)
+			;
+		pf.runs[pf.nruns].f = f;
+		pf.runs[pf.nruns].n = g - f;
+		pf.nruns++;
+		npages += g - f;
+	}
+	if (npages >= FORK_SPLIT_MIN) {
+		size_t half = npages / 2;
+
+		for (r = 0; r < pf.nruns && half >= pf.runs[r].n; r++)
+			half -= pf.runs[r].n;
+		if (r < pf.nruns)
+			pf.split = (pf.runs[r].f + half) &
+			    ~(size_t)(FORK_SPLIT_ALIGN - 1);
+		if (pf.split == 0)
+			pf.split = NO_SPLIT;
+	}
+	if (fork_fds() != 0)
+		pf.split = NO_SPLIT;
+}
+
+static void
+fork_plan_free(void)
+{
+	if (pf.runs != NULL)
+		(void)kva_host_unmap(pf.runs, pf.runs_size);
+	pf.runs = NULL;
+	pf.nruns = 0;
+}
+
 void
 pmap_fork_lock(void)
 {
@@ -1254,6 +1403,7 @@ pmap_fork_lock(void)
 	rv = pmap_sync_locked();
 	if (rv != 0)
 		pm.sync_error = rv;
+	fork_plan();
 }
 
 void
@@ -1263,20 +1413,44 @@ pmap_fork_unlock(void)
 	mutex_exit(&pm.boot_lock);
 }
 
-int
-pmap_fork_child(void)
+/* copy_frames: frames [f, f + n) into the child's memfd that holds them,
+ * from the memfd that holds them now: a piece per side of either split */
+static int
+copy_frames(size_t f, size_t n)
 {
-	size_t nframes = pm.phys_size >> PAGE_SHIFT, f, g, i, j;
-	int fd, old = pm.memfd, error;
+	while (n > 0) {
+		size_t k = n, span;
+		int src = pmap_physmem_fd(ptoa(f), &span), dst, error;
 
-	if (!pm.booted)
-		return 0;
-	fd = host_memfd("kva-physmem");
-	if (fd < 0)
-		return fd;
-	error = host_ftruncate(fd, (off_t)pm.phys_size);
-	/* the frames in use, in runs */
-	for (f = 0; error == 0 && f < nframes; f = g) {
+		if (ptoa(k) > span)
+			k = span >> PAGE_SHIFT;
+		if (pf.split != NO_SPLIT && f < pf.split && f + k > pf.split)
+			k = pf.split - f;
+		dst = pf.split != NO_SPLIT && f >= pf.split ? pf.fd_hi : pf.fd_lo;
+		error = host_copy_range(src, dst, (off_t)ptoa(f), ptoa(k),
+		    (const void *)(pm.dmap_base + ptoa(f)));
+		if (error != 0)
+			return error;
+		f += k;
+		n -= k;
+	}
+	return 0;
+}
+
+/* fork_copy_all: the child on its own: a memfd, and every frame in use */
+static int
+fork_copy_all(void)
+{
+	size_t nframes = pm.phys_size >> PAGE_SHIFT, f, g;
+	int error;
+
+	if (pf.fd_lo < 0) {
+		pf.split = NO_SPLIT;
+		error = fork_fds();
+		if (error != 0)
+			return error;
+	}
+	for (f = 0; f < nframes; f = g) {
 		if (vm_page_array[f].pqflags & PQ_FREE) {
 			g = f + 1;
 			continue;
@@ -1284,16 +1458,122 @@ pmap_fork_child(void)
 		for (g = f + 1; g < nframes &&
 		    (vm_page_array[g].pqflags & PQ_FREE) == 0; g++)
 			;
-		error = host_copy_range(old, fd, (off_t)ptoa(f), ptoa(g - f),
-		    (const void *)(pm.dmap_base + ptoa(f)));
+		error = copy_frames(f, g - f);
+		if (error != 0)
+			return error;
 	}
-	if (error == 0 && pm.phys_size > 0)
-		error = host_map_file(pm.dmap_base, pm.phys_size,
-		    VM_PROT_DEFAULT, fd, 0, 0);
+	pf.all_copied = 1;
+	return 0;
+}
+
+/*
+ * pmap_fork_copy: copy one half of the frames in use into the child's
+ * memfds: those below the split (PMAP_FORK_CHILD_HALF) or the rest.  The
+ * two halves go to two memfds at once, from the child and the parent, on
+ * two CPUs.  Without a plan (the parent could not make one) the child's
+ * half is everything, and the parent's is nothing: -ENOENT.
+ */
+int
+pmap_fork_copy(int half)
+{
+	size_t r;
+	int error = 0;
+
+	if (!pm.booted || pf.all_copied)
+		return 0;
+	if (pf.runs == NULL || pf.fd_lo < 0)
+		return half == PMAP_FORK_CHILD_HALF ? fork_copy_all() : -ENOENT;
+	for (r = 0; r < pf.nruns && error == 0; r++) {
+		size_t f = pf.runs[r].f, e = f + pf.runs[r].n;
+
+		if (half == PMAP_FORK_CHILD_HALF && pf.split != NO_SPLIT &&
+		    e > pf.split)
+			e = pf.split;
+		if (half == PMAP_FORK_PARENT_HALF) {
+			if (pf.split == NO_SPLIT)
+				break;
+			if (f < pf.split)
+				f = pf.split;
+		}
+		if (f < e)
+			error = copy_frames(f, e - f);
+	}
+	return error;	/* (one memfd: the child's half was all of it) */
+}
+
+/* pmap_fork_parent_done: the parent's part of fork is over */
+void
+pmap_fork_parent_done(void)
+{
+	fork_fds_close();
+	fork_plan_free();
+}
+
+/*
+ * split_bounds: the VMA boundaries that a split at frame `split' makes
+ * between kernel pages: wherever frame split is mapped right after frame
+ * split - 1 with the same protection.  pm_lock held.
+ */
+static long
+split_bounds(size_t split)
+{
+	struct vm_page *pg;
+	struct pv_entry *pv;
+	long n = 0;
+	vaddr_t va;
+
+	if (split == NO_SPLIT || split == 0 || split >= (pm.phys_size >>
+	    PAGE_SHIFT))
+		return 0;
+	pg = pfn_to_page(split);
+	for (va = pg->pv.va, pv = pg->pv.next; va != 0;
+	    va = pv != NULL ? pv->va : 0, pv = pv != NULL ? pv->next : NULL) {
+		size_t idx = va_to_idx(va);
+		uint64_t p = pm.pte[idx], q;
+
+		if (idx == 0)
+			continue;
+		q = pm.pte[idx - 1];
+		if ((q & PTE_V) && PTE_PFN(q) == split - 1 &&
+		    pte_eprot(q) == pte_eprot(p))
+			n++;
+	}
+	return n;
+}
+
+int
+pmap_fork_child(void)
+{
+	size_t i, j, lo_end, split = pf.split;
+	int old_lo = pm.memfd, old_hi = pm.memfd_hi, error = 0;
+
+	if (!pm.booted)
+		return 0;
+	/* the direct map, a piece per memfd */
+	lo_end = split == NO_SPLIT || ptoa(split) > pm.phys_size ?
+	    pm.phys_size : ptoa(split);
+	if (lo_end > 0)
+		error = host_map_file(pm.dmap_base, lo_end, VM_PROT_DEFAULT,
+		    pf.fd_lo, 0, 0);
+	if (error == 0 && lo_end < pm.phys_size)
+		error = host_map_file(pm.dmap_base + lo_end,
+		    pm.phys_size - lo_end, VM_PROT_DEFAULT, pf.fd_hi,
+		    (off_t)lo_end, 0);
 	if (error != 0) {
-		(void)host_close(fd);
+		fork_fds_close();
+		fork_plan_free();
 		return error;
 	}
+	/* from here on the child's memfds are physical memory; the VMA
+	 * boundaries that the old split made go, the new split's come */
+	pm.nbound -= split_bounds(pm.fd_split);
+	pm.memfd = pf.fd_lo;
+	pm.memfd_hi = pf.fd_hi;
+	pm.fd_split = split;
+	pm.nbound += split_bounds(split);
+	pm.vma_base = split == NO_SPLIT ? 4 : 5;	/* a direct map in two */
+	pf.fd_lo = pf.fd_hi = -1;
+	fork_plan_free();
 	/* every host mapping of a frame in the kernel VA: only the chunks
 	 * that hold any are looked at */
 	for (i = 0; i < pm.kva_npages; i = j) {
@@ -1312,17 +1592,20 @@ pmap_fork_child(void)
 		hp = PTE_HPROTV(p);
 		while (j < pm.kva_npages && PTE_HKIND(pm.pte[j]) == HK_CUR &&
 		    PTE_HPROTV(pm.pte[j]) == hp &&
-		    PTE_PFN(pm.pte[j]) == PTE_PFN(p) + (j - i))
+		    PTE_PFN(pm.pte[j]) == PTE_PFN(p) + (j - i) &&
+		    fd_side(PTE_PFN(pm.pte[j])) == fd_side(PTE_PFN(p)))
 			j++;
 		if (PTE_HKIND(p) != HK_CUR)
 			panic("pmap_fork_child: stale host mapping at %#lx "
 			    "after update", (unsigned long)idx_to_va(i));
-		error = host_map_file(idx_to_va(i), ptoa(j - i), hp, fd,
-		    (off_t)ptoa(PTE_PFN(p)), 0);
+		error = host_map_file(idx_to_va(i), ptoa(j - i), hp,
+		    fd_of(PTE_PFN(p)), (off_t)ptoa(PTE_PFN(p)), 0);
 		if (error != 0)
 			return error;	/* the caller panics: no way back */
 	}
-	pm.memfd = fd;
-	(void)host_close(old);
+	uvmexp.hostmaps = vma_count_locked();
+	if (old_hi != old_lo)
+		(void)host_close(old_hi);
+	(void)host_close(old_lo);
 	return 0;
 }

@@ -108,16 +108,26 @@ za_zero_sync(int fd, paddr_t pa, size_t len)
 	return 0;
 }
 
-/* za_run_sync: op (prepared) by plain system calls; 0 or -errno */
+/* za_run_sync: op (prepared) by plain system calls, a piece per memfd
+ * it spans; 0 or -errno */
 static int
-za_run_sync(int fd, const struct pmap_zop *op)
+za_run_sync(const struct pmap_zop *op)
 {
-	int error;
+	size_t done = 0;
+	int error = 0;
 
-	if (op->op == PMAP_ZOP_PUNCH)
-		return host_punch(fd, (off_t)op->pa, (off_t)op->len);
-	error = za_zero_sync(fd, op->pa, op->len);
-	if (error == 0 && op->dmap)
+	while (done < op->len && error == 0) {
+		size_t span, n;
+		int fd = pmap_physmem_fd(op->pa + done, &span);
+
+		n = op->len - done < span ? op->len - done : span;
+		if (op->op == PMAP_ZOP_PUNCH)
+			error = host_punch(fd, (off_t)(op->pa + done), (off_t)n);
+		else
+			error = za_zero_sync(fd, op->pa + done, n);
+		done += n;
+	}
+	if (error == 0 && op->op != PMAP_ZOP_PUNCH && op->dmap)
 		(void)host_dontneed(pmap_dmap_va(op->pa), op->len);
 	return error;
 }
@@ -168,14 +178,22 @@ za_sqe(struct pmap_zop *ops, unsigned *inflight)
 
 /* za_run_uring: the batch through the ring; errors left in ops */
 static void
-za_run_uring(int fd, struct pmap_zop *ops, int n)
+za_run_uring(struct pmap_zop *ops, int n)
 {
 	unsigned inflight = 0;
 
 	for (int i = 0; i < n; i++) {
 		struct pmap_zop *op = &ops[i];
 		struct io_uring_sqe *sqe;
+		size_t span;
+		int fd = pmap_physmem_fd(op->pa, &span);
 
+		if (span < op->len) {
+			/* it spans both memfds of a forked child: the
+			 * synchronous path does it in two pieces */
+			op->error = -EAGAIN;
+			continue;
+		}
 		if (op->op == PMAP_ZOP_PUNCH) {
 			if ((sqe = za_sqe(ops, &inflight)) == NULL)
 				goto broken;
@@ -222,7 +240,7 @@ broken:
 void
 pmap_zero_run(struct pmap_zop *ops, int n)
 {
-	int fd = pmap_physmem_fd(), saved = errno;
+	int saved = errno;
 
 	for (int i = 0; i < n; i++) {
 		ops[i].error = 0;
@@ -231,16 +249,16 @@ pmap_zero_run(struct pmap_zop *ops, int n)
 	}
 #ifdef HAVE_LIBURING
 	if (za.uring) {
-		za_run_uring(fd, ops, n);
+		za_run_uring(ops, n);
 		for (int i = 0; i < n; i++) {
 			if (ops[i].error != 0)
-				ops[i].error = za_run_sync(fd, &ops[i]);
+				ops[i].error = za_run_sync(&ops[i]);
 		}
 		errno = saved;
 		return;
 	}
 #endif
 	for (int i = 0; i < n; i++)
-		ops[i].error = za_run_sync(fd, &ops[i]);
+		ops[i].error = za_run_sync(&ops[i]);
 	errno = saved;
 }

@@ -116,22 +116,32 @@ unsigned pmap_chunk_mapped(vaddr_t va);
 bool pmap_page_is_mapped(struct vm_page *pg);
 
 /*
- * Fork.  pmap_fork_lock pushes every queued change to the host and takes
- * the pmap's locks; pmap_fork_unlock gives them back.  pmap_fork_child,
- * in the child with the locks held, gives the child physical memory of
- * its own: a new memfd holding a copy of every frame in use, with the
- * direct map and every kernel mapping re-pointed at it.
+ * Fork (pmap.c, section 8).  pmap_fork_lock, in the parent before fork,
+ * takes the pmap's locks, pushes its queue to the host, lists the runs of
+ * frames in use and makes the memfd that will be the child's.  After
+ * fork both processes copy the runs into it, in the kernel, half each:
+ * pmap_fork_copy(PMAP_FORK_CHILD_HALF) in the child and
+ * pmap_fork_copy(PMAP_FORK_PARENT_HALF) in the parent (which the child
+ * does itself if the parent says it failed), and the parent then lets go
+ * of the new memfd with pmap_fork_parent_done.  pmap_fork_child, in the
+ * child with every half copied, maps the new memfd wherever the old one
+ * was mapped: the direct map and every kernel mapping.  pmap_fork_unlock
+ * gives the locks back.
  * => 0, or -errno (the child must not go on sharing the parent's memory).
  */
+#define PMAP_FORK_CHILD_HALF	0
+#define PMAP_FORK_PARENT_HALF	1
 void pmap_fork_lock(void);
 void pmap_fork_unlock(void);
+int  pmap_fork_copy(int half);
+void pmap_fork_parent_done(void);
 int  pmap_fork_child(void);
 /* a pipe (O_CLOEXEC) for the parent to wait on the child's copy */
 int  kva_host_pipe(int fds[2]);
 void kva_host_close(int fd);
-/* read one byte, or until EOF; write one byte */
-void kva_host_wait_byte(int fd);
-void kva_host_post_byte(int fd);
+/* read one byte (=> it, or -1 at EOF); write one byte */
+int  kva_host_wait_byte(int fd);
+void kva_host_post_byte(int fd, int c);
 
 /*
  * Background zeroing and decommit of free frames (pmap_async.c).  Only

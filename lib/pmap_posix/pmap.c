@@ -1297,6 +1297,25 @@ static struct {
 #define FORK_SPLIT_MIN	2048	/* pages in use below which one memfd */
 #define FORK_SPLIT_ALIGN 1024	/* frames: the split is 4 MiB aligned */
 
+/* next_used_run: the next run of frames in use at or after *f, as
+ * [*f, *f + *n); => 0 when there is none.  (F) held (or a child's). */
+static int
+next_used_run(size_t *f, size_t *n)
+{
+	size_t nframes = pm.phys_size >> PAGE_SHIFT, a = *f, b;
+
+	while (a < nframes && (vm_page_array[a].pqflags & PQ_FREE))
+		a++;
+	if (a >= nframes)
+		return 0;
+	for (b = a + 1; b < nframes &&
+	    (vm_page_array[b].pqflags & PQ_FREE) == 0; b++)
+		;
+	*f = a;
+	*n = b - a;
+	return 1;
+}
+
 static void
 fork_fds_close(void)
 {
@@ -1342,7 +1361,7 @@ fork_fds(void)
 static void
 fork_plan(void)
 {
-	size_t nframes = pm.phys_size >> PAGE_SHIFT, f, g, npages = 0, r;
+	size_t nframes = pm.phys_size >> PAGE_SHIFT, f, n, npages = 0, r;
 	int err;
 
 	pf.fd_lo = pf.fd_hi = -1;
@@ -1356,18 +1375,11 @@ fork_plan(void)
 	pf.runs = kva_host_map_anon(pf.runs_size, &err);
 	if (pf.runs == NULL)
 		return;
-	for (f = 0; f < nframes; f = g) {
-		if (vm_page_array[f].pqflags & PQ_FREE) {
-			g = f + 1;
-			continue;
-		}
-		for (g = f + 1; g < nframes &&
-		    (vm_page_array[g].pqflags & PQ_FREE) == 0; g++)
-			;
+	for (f = 0; next_used_run(&f, &n); f += n) {
 		pf.runs[pf.nruns].f = f;
-		pf.runs[pf.nruns].n = g - f;
+		pf.runs[pf.nruns].n = n;
 		pf.nruns++;
-		npages += g - f;
+		npages += n;
 	}
 	if (npages >= FORK_SPLIT_MIN) {
 		size_t half = npages / 2;
@@ -1441,7 +1453,7 @@ copy_frames(size_t f, size_t n)
 static int
 fork_copy_all(void)
 {
-	size_t nframes = pm.phys_size >> PAGE_SHIFT, f, g;
+	size_t f, n;
 	int error;
 
 	if (pf.fd_lo < 0) {
@@ -1450,15 +1462,8 @@ fork_copy_all(void)
 		if (error != 0)
 			return error;
 	}
-	for (f = 0; f < nframes; f = g) {
-		if (vm_page_array[f].pqflags & PQ_FREE) {
-			g = f + 1;
-			continue;
-		}
-		for (g = f + 1; g < nframes &&
-		    (vm_page_array[g].pqflags & PQ_FREE) == 0; g++)
-			;
-		error = copy_frames(f, g - f);
+	for (f = 0; next_used_run(&f, &n); f += n) {
+		error = copy_frames(f, n);
 		if (error != 0)
 			return error;
 	}

@@ -538,7 +538,8 @@ kva_fork_parent(void)
 		if (go_pipe[1] >= 0) {
 			/* copy our half, and say whether we did; the read end
 			 * stays open until then (no child: no SIGPIPE) */
-			int ok = pmap_fork_copy(PMAP_FORK_PARENT_HALF) == 0;
+			int ok = pmap_fork_degrade != PMAP_FORK_NOPARENT &&
+			    pmap_fork_copy(PMAP_FORK_PARENT_HALF) == 0;
 
 			kva_host_post_byte(go_pipe[1], ok);
 			kva_host_close(go_pipe[0]);

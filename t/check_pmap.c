@@ -120,6 +120,76 @@ START_TEST(test_protect_remove_range)
 }
 END_TEST
 
+/*
+ * fork's fallback paths: with no plan from the parent the child copies
+ * everything into one memfd; with a parent that does not copy its half
+ * the child copies both.  Either way the child has every byte and the
+ * parent's later writes do not reach it.
+ */
+static int
+fork_fallback_child(vaddr_t va, size_t sz, int want_fds)
+{
+	size_t i;
+	int bad = 0, n = 0;
+	char path[64], target[256];
+
+	for (i = 0; i < sz; i += PAGE_SIZE)
+		bad += *(volatile uint32_t *)(va + i) != (uint32_t)(i ^ 0x5a5a);
+	for (int fd = 0; fd < 1024; fd++) {
+		ssize_t len;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		len = readlink(path, target, sizeof(target) - 1);
+		if (len > 0) {
+			target[len] = '\0';
+			n += strstr(target, "kva-physmem") != NULL;
+		}
+	}
+	if (n != want_fds)
+		bad++;
+	return bad;
+}
+
+START_TEST(test_fork_fallbacks)
+{
+	size_t sz = (size_t)24 << 20, i;
+	vaddr_t va = uvm_km_alloc1(kernel_map, sz, FALSE);
+	int mode;
+
+	ck_assert(va != 0);
+	for (i = 0; i < sz; i += PAGE_SIZE)
+		*(uint32_t *)(va + i) = (uint32_t)(i ^ 0x5a5a);
+	for (mode = PMAP_FORK_NOPLAN; mode <= PMAP_FORK_NOPARENT; mode++) {
+		int v[2], st;
+		pid_t pid;
+
+		ck_assert_int_eq(pipe(v), 0);
+		pmap_fork_degrade = mode;
+		pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			char c;
+
+			/* wait until the parent has written over its copy */
+			if (read(v[0], &c, 1) != 1)
+				_exit(3);
+			_exit(fork_fallback_child(va, sz,
+			    mode == PMAP_FORK_NOPLAN ? 1 : 2) == 0 ? 0 : 1);
+		}
+		pmap_fork_degrade = 0;
+		memset((void *)va, 0xee, PAGE_SIZE);
+		ck_assert_int_eq(write(v[1], "x", 1), 1);
+		ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		    "mode %d: child status %#x", mode, st);
+		*(uint32_t *)va = (uint32_t)(0 ^ 0x5a5a);
+		close(v[0]);
+		close(v[1]);
+	}
+	uvm_km_free(kernel_map, va, sz);
+}
+END_TEST
+
 /* 64 contiguous pages entered one by one become one host mapping, and
  * the pmap's count matches /proc/self/maps. */
 START_TEST(test_batching_and_vma_count)
@@ -302,6 +372,7 @@ pmap_suite(void)
 	tcase_add_test(tc, test_alias_and_page_protect);
 	tcase_add_test(tc, test_protect_remove_range);
 	tcase_add_test(tc, test_batching_and_vma_count);
+	tcase_add_test(tc, test_fork_fallbacks);
 	tcase_add_test(tc, test_vma_count_scattered);
 	tcase_add_test(tc, test_vma_exhaustion);
 	tcase_add_test(tc, test_rss_not_double);

@@ -1295,6 +1295,8 @@ static struct {
 } pf = { .fd_lo = -1, .fd_hi = -1 };
 
 #define FORK_SPLIT_MIN	2048	/* pages in use below which one memfd */
+
+int pmap_fork_degrade;		/* tests: PMAP_FORK_NOPLAN, _NOPARENT */
 #define FORK_SPLIT_ALIGN 1024	/* frames: the split is 4 MiB aligned */
 
 /* next_used_run: the next run of frames in use at or after *f, as
@@ -1369,7 +1371,7 @@ fork_plan(void)
 	pf.nruns = 0;
 	pf.all_copied = 0;
 	pf.split = NO_SPLIT;
-	if (!pm.booted || nframes == 0)
+	if (!pm.booted || nframes == 0 || pmap_fork_degrade == PMAP_FORK_NOPLAN)
 		return;
 	pf.runs_size = round_page((nframes / 2 + 1) * sizeof(struct fork_run));
 	pf.runs = kva_host_map_anon(pf.runs_size, &err);

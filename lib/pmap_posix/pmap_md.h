@@ -135,6 +135,12 @@ void pmap_fork_lock(void);
 void pmap_fork_unlock(void);
 int  pmap_fork_copy(int half);
 void pmap_fork_parent_done(void);
+/* tests: make the next forks take a fallback path: no plan (the child
+ * copies everything into one memfd), or a parent that does not copy its
+ * half (the child copies both) */
+#define PMAP_FORK_NOPLAN	1
+#define PMAP_FORK_NOPARENT	2
+extern int pmap_fork_degrade;
 int  pmap_fork_child(void);
 /* a pipe (O_CLOEXEC) for the parent to wait on the child's copy */
 int  kva_host_pipe(int fds[2]);

@@ -19,7 +19,7 @@
  *    the slab and class of any address in a few loads, with no lock.
  *
  * 3. Per-thread caches.  Each thread keeps, per class, a list of free
- *    blocks (at most 32 KiB worth, 256 blocks).  malloc pops, free pushes:
+ *    blocks (at most 16 KiB worth, 256 blocks).  malloc pops, free pushes:
  *    no lock, no system call, no atomic instruction.  An empty list is
  *    refilled with a batch (half the capacity) under the class lock, a
  *    full one gives a batch back; whole batches wait on the class's

@@ -38,7 +38,7 @@ static int keep_all_empty;	/* the fork child: every shim lock is held */
 
 #define POOL_CLASS_MAX	1024		/* classes up to this: one pool page */
 #define SPAN_BYTES	((size_t)64 << 10)	/* target slab span */
-#define TC_BYTES	((size_t)32 << 10)	/* thread cache per class */
+#define TC_BYTES	((size_t)16 << 10)	/* thread cache per class */
 #define TC_MAX		256
 #define KEEP_EMPTY	1		/* empty slabs a class keeps */
 #define XFER_MAX	16

@@ -2,10 +2,11 @@
  * small.c: size classes, slabs and per-thread caches (malloc.c, sections
  * 2 and 3, has the design).
  *
- * A class owns slabs: a pool page (classes up to 1 KiB: no system call
- * to get one) or a span of about 64 KiB of kmem_map (larger classes).  A
- * slab hands out its never-used blocks by bumping a pointer, and freed
- * blocks from a list threaded through them.  Between the slabs and the
+ * A class owns slabs: a pool page (classes up to 1 KiB, and 2 and 4 KiB,
+ * whose blocks tile a page: no system call to get one) or a span of
+ * about 64 KiB of kmem_map (the other classes).  A slab hands out its
+ * never-used blocks by bumping a pointer, and freed blocks from a list
+ * threaded through them.  Between the slabs and the
  * threads sits a transfer stack of whole batches, so that memory freed by
  * one thread and allocated by another (producer/consumer) moves a batch
  * at a time without visiting the slabs.
@@ -79,7 +80,7 @@ kma_small_init(size_t small_max)
 		pthread_mutex_init(&k->lock, NULL);
 		k->size = size;
 		k->inv = (((uint64_t)1 << 40) + size - 1) / size;
-		if (size <= POOL_CLASS_MAX) {
+		if (size <= POOL_CLASS_MAX || PAGE_SIZE % size == 0) {
 			k->npages = 1;
 		} else {
 			bytes = size * (SPAN_BYTES / size > 0 ?

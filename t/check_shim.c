@@ -385,6 +385,43 @@ START_TEST(mallinfo_figures)
 }
 END_TEST
 
+/*
+ * A class the program stops using gives its cached blocks back: blocks
+ * freed in random order sit in the thread's cache and the class's
+ * transfer stack, one or two per slab, and pin those slabs until the
+ * cache GC (small.c) finds the class idle while other classes keep the
+ * thread's slow paths busy.
+ */
+START_TEST(idle_class_cache_given_back)
+{
+	enum { N = 20000, CHURN = 1000, ROUNDS = 300 };
+	static void *p[N];
+	void *q[CHURN];
+	struct mallinfo2 parked, idle;
+	int i, r;
+
+	for (i = 0; i < N; i++) {
+		p[i] = malloc(250);
+		ck_assert_ptr_nonnull(p[i]);
+	}
+	for (i = 0; i < N; i++)		/* 7919 is prime to N: a shuffle */
+		free(p[(size_t)i * 7919 % N]);
+	parked = mallinfo2();
+	ck_assert_uint_ge(parked.fsmblks, 100 * KIB);
+	for (r = 0; r < ROUNDS; r++) {
+		for (i = 0; i < CHURN; i++)
+			q[i] = malloc(16);
+		for (i = 0; i < CHURN; i++)
+			free(q[i]);
+	}
+	idle = mallinfo2();
+	ck_assert_msg(idle.fsmblks <= 64 * KIB, "%zu bytes still cached",
+	    idle.fsmblks);
+	ck_assert_msg(idle.arena + MIB <= parked.arena, "slabs held: "
+	    "%zu bytes while parked, %zu once idle", parked.arena, idle.arena);
+}
+END_TEST
+
 /* memfd_held: bytes the kva-physmem memfd holds (st_blocks), found
  * through /proc/self/fd; -1 if there is none */
 static long
@@ -634,6 +671,7 @@ shim_suite(void)
 	tcase_add_test(tc, threads);
 	tcase_add_test(tc, thread_exit_gives_cache_back);
 	tcase_add_test(tc, mallinfo_figures);
+	tcase_add_test(tc, idle_class_cache_given_back);
 	tcase_add_test(tc, trim_gives_memory_back);
 	suite_add_tcase(s, tc);
 

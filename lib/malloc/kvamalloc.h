@@ -64,8 +64,10 @@ struct kma_class {
 	/* transfer stack: whole batches, as linked lists */
 	struct { void *head; uint32_t n; } xfer[16];	/* (L) */
 	uint32_t nxfer;			/* (L) */
+	uint32_t xfer_used;		/* (L) a batch taken since the last GC */
 	uint64_t nslabs;		/* (L) slabs now */
-	uint64_t out;			/* (L) blocks out of slabs now */
+	uint64_t out;			/* (L) blocks out of slabs now (in use,
+					 * in thread caches, on the stack) */
 	uint64_t out_peak;		/* (L) */
 } __attribute__((aligned(64)));
 
@@ -118,6 +120,10 @@ struct kma_bin {
 };
 struct kma_tcache {
 	struct kma_bin bin[KMA_NCLASS];
+	uint64_t busy;			/* bins that took the slow path since
+					 * the GC last looked at them */
+	uint32_t gc_tick;		/* slow-path calls, for the GC pace */
+	uint32_t gc_next;		/* the class the GC looks at next */
 	int state;			/* KMA_TC_* */
 	struct kma_tcache *next, *prev;	/* (T) kma_tc_lock: all live caches */
 };

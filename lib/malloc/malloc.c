@@ -13,13 +13,14 @@
  *
  * 2. Small blocks (up to kma_small_max, 128 KiB unless KVA_OPTIONS large=
  *    says less) go in 48 size classes (kvamalloc.h).  A class's slabs are
- *    one pool page (classes up to 1 KiB; a pool page comes through the
- *    direct map, with no system call) or a span of about 64 KiB mapped in
- *    kmem_map with one host call.  The page map (pagemap.c) tells free()
- *    the slab and class of any address in a few loads, with no lock.
+ *    one pool page (classes up to 1 KiB, 2 and 4 KiB; a pool page comes
+ *    through the direct map, with no system call) or a span of about
+ *    64 KiB mapped in kmem_map with one host call.  The page map
+ *    (pagemap.c) tells free() the slab and class of any address in a few
+ *    loads, with no lock.
  *
  * 3. Per-thread caches.  Each thread keeps, per class, a list of free
- *    blocks (at most 32 KiB worth, 256 blocks).  malloc pops, free pushes:
+ *    blocks (at most 16 KiB worth, 256 blocks).  malloc pops, free pushes:
  *    no lock, no system call, no atomic instruction.  An empty list is
  *    refilled with a batch (half the capacity) under the class lock, a
  *    full one gives a batch back; whole batches wait on the class's

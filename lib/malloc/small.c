@@ -2,13 +2,26 @@
  * small.c: size classes, slabs and per-thread caches (malloc.c, sections
  * 2 and 3, has the design).
  *
- * A class owns slabs: a pool page (classes up to 1 KiB: no system call
- * to get one) or a span of about 64 KiB of kmem_map (larger classes).  A
- * slab hands out its never-used blocks by bumping a pointer, and freed
- * blocks from a list threaded through them.  Between the slabs and the
+ * A class owns slabs: a pool page (classes up to 1 KiB, and 2 and 4 KiB,
+ * whose blocks tile a page: no system call to get one) or a span of
+ * about 64 KiB of kmem_map (the other classes).  A slab hands out its
+ * never-used blocks by bumping a pointer, and freed blocks from a list
+ * threaded through them.  Between the slabs and the
  * threads sits a transfer stack of whole batches, so that memory freed by
  * one thread and allocated by another (producer/consumer) moves a batch
  * at a time without visiting the slabs.
+ *
+ * Memory parked in caches is given back when its class falls idle.  A
+ * cached block pins its whole slab, and the blocks of a cache or a
+ * transfer stack are scattered over many slabs: a few hundred parked
+ * blocks of a class that the program has stopped using (strings that
+ * grew out of it, say) can hold every slab of that class.  So each
+ * thread, every GC_EVERY calls of its slow paths, looks at one class in
+ * turn: if its bin took no slow path since the last look, the bin goes
+ * back to the slabs, and if no thread took a batch off the class's
+ * transfer stack since the last look, so does the stack.  A busy class
+ * is left alone; an idle one is empty after two looks, and its empty
+ * slabs go back to kva.
  *
  * Locking: (L) the class lock guards the class's lists, its slabs and
  * the transfer stack.  A thread's cache is its own and takes no lock.
@@ -26,10 +39,13 @@ static int keep_all_empty;	/* the fork child: every shim lock is held */
 
 #define POOL_CLASS_MAX	1024		/* classes up to this: one pool page */
 #define SPAN_BYTES	((size_t)64 << 10)	/* target slab span */
-#define TC_BYTES	((size_t)32 << 10)	/* thread cache per class */
+#define TC_BYTES	((size_t)16 << 10)	/* thread cache per class */
 #define TC_MAX		256
 #define KEEP_EMPTY	1		/* empty slabs a class keeps */
 #define XFER_MAX	16
+#define GC_EVERY	32		/* slow-path calls between GC looks */
+
+_Static_assert(KMA_NCLASS <= 64, "kma_tcache.busy has a bit per class");
 
 static size_t
 class_size(unsigned c)
@@ -64,7 +80,7 @@ kma_small_init(size_t small_max)
 		pthread_mutex_init(&k->lock, NULL);
 		k->size = size;
 		k->inv = (((uint64_t)1 << 40) + size - 1) / size;
-		if (size <= POOL_CLASS_MAX) {
+		if (size <= POOL_CLASS_MAX || PAGE_SIZE % size == 0) {
 			k->npages = 1;
 		} else {
 			bytes = size * (SPAN_BYTES / size > 0 ?
@@ -243,6 +259,32 @@ slab_put(struct kma_class *k, struct kma_free *b)
 }
 
 /*
+ * list_put: give the n blocks of the list head back to their slabs.
+ * => class locked.
+ */
+static void
+list_put(struct kma_class *k, struct kma_free *head, unsigned n)
+{
+	k->out -= n;
+	while (head != NULL) {
+		struct kma_free *next = head->next;
+
+		slab_put(k, head);
+		head = next;
+	}
+}
+
+/* xfer_drain: every batch of the transfer stack back to the slabs */
+static void
+xfer_drain(struct kma_class *k)
+{
+	while (k->nxfer > 0) {
+		k->nxfer--;
+		list_put(k, k->xfer[k->nxfer].head, k->xfer[k->nxfer].n);
+	}
+}
+
+/*
  * class_get: up to want blocks of class c onto *headp.
  * => class locked.  Returns how many (0: out of memory).
  */
@@ -250,12 +292,13 @@ static unsigned
 class_get(unsigned c, struct kma_free **headp, unsigned want)
 {
 	struct kma_class *k = &kma_class[c];
-	unsigned got = 0;
+	unsigned got = 0, stacked = 0;
 
 	if (k->nxfer > 0 && *headp == NULL && want >= k->batch) {
 		k->nxfer--;
 		*headp = k->xfer[k->nxfer].head;
-		got = k->xfer[k->nxfer].n;
+		got = stacked = k->xfer[k->nxfer].n;
+		k->xfer_used = 1;
 	}
 	while (got < want) {
 		struct kma_slab *s = k->partial != NULL ? k->partial : k->empty;
@@ -264,7 +307,7 @@ class_get(unsigned c, struct kma_free **headp, unsigned want)
 			break;
 		got += slab_take(k, s, headp, want - got);
 	}
-	k->out += got;
+	k->out += got - stacked;	/* a stacked batch was out already */
 	if (k->out > k->out_peak)
 		k->out_peak = k->out;
 	return got;
@@ -278,19 +321,13 @@ class_put(unsigned c, struct kma_free *head, unsigned n)
 {
 	struct kma_class *k = &kma_class[c];
 
-	k->out -= n;
 	if (n == k->batch && k->nxfer < XFER_MAX) {
 		k->xfer[k->nxfer].head = head;
 		k->xfer[k->nxfer].n = n;
 		k->nxfer++;
 		return;
 	}
-	while (head != NULL) {
-		struct kma_free *next = head->next;
-
-		slab_put(k, head);
-		head = next;
-	}
+	list_put(k, head, n);
 }
 
 /*
@@ -362,6 +399,50 @@ tc_destroy(void *arg)
 }
 
 /*
+ * tc_gc: one look of the cache GC (top of file) at the next class: give
+ * back tc's bin of it unless the bin took a slow path since the last
+ * look, and the class's transfer stack unless a batch was taken off it.
+ * => called by tc's thread, no lock held; takes the class lock.
+ */
+static void
+tc_gc(struct kma_tcache *tc)
+{
+	unsigned c = tc->gc_next;
+	struct kma_class *k = &kma_class[c];
+	struct kma_bin *bin = &tc->bin[c];
+	uint64_t bit = (uint64_t)1 << c;
+	int idle = (tc->busy & bit) == 0;
+
+	tc->gc_next = c + 1 < kma_nclass ? c + 1 : 0;
+	tc->busy &= ~bit;
+	if ((!idle || bin->head == NULL) &&
+	    __atomic_load_n(&k->nxfer, __ATOMIC_RELAXED) == 0)
+		return;
+	pthread_mutex_lock(&k->lock);
+	if (idle && bin->head != NULL) {
+		struct kma_free *head = bin->head;
+		unsigned n = bin->n;
+
+		bin->head = NULL;
+		bin->n = 0;
+		list_put(k, head, n);
+	}
+	if (!k->xfer_used)
+		xfer_drain(k);
+	k->xfer_used = 0;
+	pthread_mutex_unlock(&k->lock);
+}
+
+/* tc_slow: a slow-path call of tc's thread on class cls, for the GC */
+static inline void
+tc_slow(struct kma_tcache *tc, unsigned cls)
+{
+	tc->busy |= (uint64_t)1 << cls;
+	if (++tc->gc_tick % GC_EVERY == 0)
+		tc_gc(tc);
+}
+
+/*
  * kma_small_alloc_slow: the thread's bin of class cls is empty (or the
  * thread has no cache): refill it, or take one block straight from the
  * class.
@@ -391,6 +472,8 @@ kma_small_alloc_slow(unsigned cls)
 	}
 	if (b != NULL)
 		b->tag = 0;
+	if (tc->state == KMA_TC_LIVE)
+		tc_slow(tc, cls);
 	return b;
 }
 
@@ -432,6 +515,7 @@ kma_small_free_slow(struct kma_free *b, unsigned cls)
 	__asm__ __volatile__("" ::: "memory");	/* link before publish */
 	bin->head = b;
 	bin->n++;
+	tc_slow(tc, cls);
 }
 
 /*
@@ -448,17 +532,7 @@ kma_small_trim(void)
 		struct kma_class *k = &kma_class[c];
 
 		pthread_mutex_lock(&k->lock);
-		while (k->nxfer > 0) {
-			struct kma_free *head;
-
-			k->nxfer--;
-			head = k->xfer[k->nxfer].head;
-			while (head != NULL) {
-				struct kma_free *next = head->next;
-				slab_put(k, head);
-				head = next;
-			}
-		}
+		xfer_drain(k);
 		while (k->empty != NULL) {
 			bytes += ptoa(k->npages);
 			slab_release(k, k->empty);

@@ -32,7 +32,7 @@
 #include <stdint.h>
 
 #define KVA_SF_MAGIC	"KVASTATS"	/* 8 bytes, no NUL */
-#define KVA_SF_VERSION	1
+#define KVA_SF_VERSION	2
 #define KVA_SF_ENDIAN	0x01020304u
 
 #define KVA_SF_NHIST	8		/* ring slots; 5 histories in use */
@@ -189,6 +189,7 @@ struct kva_sf_shim {
 	uint64_t large_blocks, large_bytes, large_peak, large_nalloc;
 	uint64_t large_inplace, large_moved;
 	uint64_t pcache_bytes, quarantine_bytes;
+	uint64_t parked_blocks, parked_bytes, slack_bytes, park_hits;
 };
 
 /* one UVMHIST entry; nothing formatted, no pointers */

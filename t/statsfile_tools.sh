@@ -160,6 +160,7 @@ sleep 0.3		# a publication (every 100 ms) after the shim is up
 "$kvastat" "$spid" >"$tmp/shim" 2>&1 || no "kvastat of a shim process failed"
 has "$tmp/shim" "^malloc shim size classes:" "kvastat shim classes"
 has "$tmp/shim" "^small: [0-9]+ bytes in use" "kvastat shim totals"
+has "$tmp/shim" "^large: parked [0-9]+ blocks, [0-9]+ bytes, slack [0-9]+ bytes" "kvastat parked large blocks"
 exec 4>&-
 wait "$shp"
 

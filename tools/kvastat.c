@@ -128,6 +128,9 @@ print_shim(const struct kva_sf_shim *s)
 	    s->large_blocks, s->large_bytes, s->large_peak, s->large_nalloc,
 	    s->large_inplace, s->large_moved, s->pcache_bytes,
 	    s->quarantine_bytes);
+	printf("large: parked %" PRIu64 " blocks, %" PRIu64 " bytes, slack %"
+	    PRIu64 " bytes; %" PRIu64 " allocations from parked blocks\n",
+	    s->parked_blocks, s->parked_bytes, s->slack_bytes, s->park_hits);
 }
 
 static int

@@ -207,6 +207,9 @@ size_t uvm_reserv_break_all(void);
  * (uvm_page.c, section 9).
  */
 #define UVM_PGA_ZEROPREF 0x1000	/* prefer known-zero pages; zero nothing */
+#define UVM_PGA_NOGROW   0x2000	/* contig: fail rather than grow physical
+				 * memory while the free frames could make
+				 * up the run in pieces */
 struct uvm_pdz_blk {
 	size_t frame;		/* first frame of a block in transit */
 	unsigned order;		/* 2^order frames */

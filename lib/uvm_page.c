@@ -769,7 +769,9 @@ uvm_page_pref(int flags)
 
 /*
  * uvm_page_take: take 2^order frames off the free lists, growing
- * physical memory, then breaking reservations, if need be.  When only
+ * physical memory, then breaking reservations, if need be (with
+ * UVM_PGA_NOGROW, not while the free frames loaded could make up the
+ * npages in pieces: the caller takes smaller runs).  When only
  * the background zeroer's pages in transit are left, wait for them
  * (they come back within one batch).
  * => (F) held (dropped and retaken while waiting).  NULL if the
@@ -786,6 +788,9 @@ uvm_page_take(unsigned order, size_t npages, int flags, unsigned *clsp)
 		pg = uvm_buddy_take(order, uvm_page_pref(flags), clsp, NULL);
 		if (pg != NULL)
 			return pg;
+		if ((flags & UVM_PGA_NOGROW) && (size_t)uvmexp.free >=
+		    (vm_page_array_max - vm_page_array_n) + npages)
+			return NULL;
 		if (uvm_page_grow_locked() || uvm_resv_break_one())
 			continue;
 		if (uvm_fq_transit == 0)

@@ -189,6 +189,49 @@ START_TEST(test_contig)
 }
 END_TEST
 
+/* UVM_PGA_NOGROW: a run that the loaded free frames could only make up
+ * in pieces fails instead of growing physical memory; without the flag
+ * memory grows for it */
+static size_t
+free_loaded(void)
+{
+	return (size_t)uvmexp.free - (vm_page_array_max - vm_page_array_n);
+}
+
+START_TEST(test_contig_nogrow)
+{
+	size_t n = 0, loaded, i;
+	struct vm_page **pages, *run;
+
+	run = alloc1(0);			/* the first segment loads */
+	ck_assert_ptr_nonnull(run);
+	pages = calloc(vm_page_array_n + 1, sizeof(*pages));
+	ck_assert_ptr_nonnull(pages);
+	pages[n++] = run;
+	loaded = vm_page_array_n;
+	ck_assert_uint_lt(loaded, vm_page_array_max);	/* room to grow */
+	while (free_loaded() > 0) {
+		pages[n] = alloc1(0);
+		ck_assert_ptr_nonnull(pages[n]);
+		n++;
+	}
+	ck_assert_uint_eq(vm_page_array_n, loaded);
+	for (i = 0; i < n; i += 2)		/* free, but in pieces */
+		uvm_pagefree(pages[i]);
+	ck_assert_uint_ge(free_loaded(), 4);
+	ck_assert_ptr_null(uvm_pglistalloc_contig(4, UVM_PGA_NOGROW));
+	ck_assert_uint_eq(vm_page_array_n, loaded);
+	run = uvm_pglistalloc_contig(4, 0);
+	ck_assert_ptr_nonnull(run);
+	ck_assert_uint_gt(vm_page_array_n, loaded);
+	uvm_pagefree_contig(run, 4);
+	for (i = 1; i < n; i += 2)
+		uvm_pagefree(pages[i]);
+	free(pages);
+	assert_sound();
+}
+END_TEST
+
 START_TEST(test_free_exact_coalesce)
 {
 	size_t cap = npages_cap(), n, big;
@@ -1258,6 +1301,7 @@ page_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_sequential);
 	tcase_add_test(tc, test_contig);
+	tcase_add_test(tc, test_contig_nogrow);
 	tcase_add_test(tc, test_free_exact_coalesce);
 	tcase_add_test(tc, test_exhaust);
 	tcase_add_test(tc, test_reserve);

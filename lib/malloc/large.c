@@ -211,7 +211,7 @@ pages_get(size_t want, int zero, paddr_t *pap, size_t *np)
 		return 0;
 	}
 	for (;;) {
-		pg = uvm_pglistalloc_contig(n, 0);
+		pg = uvm_pglistalloc_contig(n, UVM_PGA_NOGROW);
 		if (pg != NULL)
 			break;
 		if (n == 1) {

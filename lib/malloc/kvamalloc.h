@@ -139,7 +139,7 @@ extern __thread struct kma_tcache kma_tc
  * block at va, npages mapped, and at least one unmapped page after it.
  */
 struct kma_large {
-	struct kma_large *next, *prev;	/* (G) live large blocks */
+	TAILQ_ENTRY(kma_large) link;	/* (G) the live or the parked list */
 	vaddr_t va;			/* (G) the block */
 	vaddr_t rstart, rend;		/* (G) VA reserved in kmem_map */
 	size_t npages;			/* (G) pages of the block */

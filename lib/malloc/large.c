@@ -44,13 +44,16 @@ pthread_mutex_t kma_large_lock = PTHREAD_MUTEX_INITIALIZER;
 #define RUNS_BATCH	64		/* runs collected per unmap step */
 #define PARK_MAX	64		/* parked blocks at most */
 
-static struct kma_large *live;		/* (G) */
-static struct kma_large *park_head, *park_tail;	/* (G) oldest first */
+TAILQ_HEAD(kma_large_list, kma_large);
+static struct kma_large_list live = TAILQ_HEAD_INITIALIZER(live);	/* (G) */
+static struct kma_large_list parked =	/* (G) oldest first */
+    TAILQ_HEAD_INITIALIZER(parked);
 static size_t park_n, park_bytes, slack_bytes, park_limit;	/* (G) */
-static struct {
-	vaddr_t rstart, rend, va;
+struct freed_block {
+	vaddr_t rstart, rend, va;	/* its VA, and the block's start */
 	size_t size;			/* bytes the block had */
-} quar[QUAR_MAX];			/* (G) FIFO ring */
+};
+static struct freed_block quar[QUAR_MAX];	/* (G) FIFO ring */
 static unsigned quar_head, quar_n;	/* (G) */
 static size_t quar_bytes, quar_limit;	/* (G) */
 
@@ -316,11 +319,7 @@ kma_span_free(uintptr_t va, size_t npages)
 static void
 live_link(struct kma_large *lb)
 {
-	lb->prev = NULL;
-	lb->next = live;
-	if (live != NULL)
-		live->prev = lb;
-	live = lb;
+	TAILQ_INSERT_HEAD(&live, lb, link);
 	lst.nblocks++;
 	lst.bytes += ptoa(lb->npages);
 	if (lst.bytes > lst.bytes_peak)
@@ -331,12 +330,7 @@ live_link(struct kma_large *lb)
 static void
 live_unlink(struct kma_large *lb)
 {
-	if (lb->prev != NULL)
-		lb->prev->next = lb->next;
-	else
-		live = lb->next;
-	if (lb->next != NULL)
-		lb->next->prev = lb->prev;
+	TAILQ_REMOVE(&live, lb, link);
 	lst.nblocks--;
 	lst.bytes -= ptoa(lb->npages);
 	slack_bytes -= ptoa(lb->mapped - lb->npages);
@@ -354,14 +348,7 @@ held_limit(void)
 static void
 park_unlink(struct kma_large *lb)
 {
-	if (lb->prev != NULL)
-		lb->prev->next = lb->next;
-	else
-		park_head = lb->next;
-	if (lb->next != NULL)
-		lb->next->prev = lb->prev;
-	else
-		park_tail = lb->prev;
+	TAILQ_REMOVE(&parked, lb, link);
 	park_n--;
 	park_bytes -= ptoa(lb->mapped);
 }
@@ -391,10 +378,10 @@ slack_trim(struct kma_large *lb)
 static void
 held_trim(void)
 {
-	while (park_head != NULL && (park_n > PARK_MAX ||
-	    park_bytes + slack_bytes > held_limit())) {
-		struct kma_large *lb = park_head;
+	struct kma_large *lb;
 
+	while ((lb = TAILQ_FIRST(&parked)) != NULL && (park_n > PARK_MAX ||
+	    park_bytes + slack_bytes > held_limit())) {
 		park_unlink(lb);
 		lst.park_evicted++;
 		drop(lb);
@@ -415,13 +402,7 @@ park(struct kma_large *lb)
 	pmap_kprotect(lb->va, lb->va + ptoa(lb->mapped), VM_PROT_NONE);
 	if (pmap_sync(pmap_kernel()) != 0)
 		return ENOMEM;
-	lb->next = NULL;
-	lb->prev = park_tail;
-	if (park_tail != NULL)
-		park_tail->next = lb;
-	else
-		park_head = lb;
-	park_tail = lb;
+	TAILQ_INSERT_TAIL(&parked, lb, link);
 	park_n++;
 	park_bytes += ptoa(lb->mapped);
 	held_trim();
@@ -439,7 +420,7 @@ park_find(size_t npages, size_t align)
 	struct kma_large *lb, *fit = NULL, *big = NULL;
 	vaddr_t need, at;
 
-	for (lb = park_head; lb != NULL; lb = lb->next) {
+	TAILQ_FOREACH(lb, &parked, link) {
 		if ((lb->va & (align - 1)) != 0)
 			continue;
 		if (lb->mapped >= npages) {
@@ -740,11 +721,11 @@ kma_large_trim(void)
 
 	pthread_mutex_lock(&kma_large_lock);
 	bytes = park_bytes + slack_bytes;
-	while ((lb = park_head) != NULL) {
+	while ((lb = TAILQ_FIRST(&parked)) != NULL) {
 		park_unlink(lb);
 		drop(lb);
 	}
-	for (lb = live; lb != NULL; lb = lb->next)
+	TAILQ_FOREACH(lb, &live, link)
 		slack_trim(lb);
 	bytes += pcache_bytes;
 	while (pcache_n > 0) {
@@ -758,6 +739,35 @@ kma_large_trim(void)
 }
 
 /*
+ * find_freed: the freed block whose VA holds va, parked or quarantined,
+ * the most recently freed first.  => 1 and *f, or 0.  (G) held.
+ */
+static int
+find_freed(vaddr_t va, struct freed_block *f)
+{
+	struct kma_large *lb;
+	unsigned i;
+
+	TAILQ_FOREACH_REVERSE(lb, &parked, kma_large_list, link)
+		if (va >= lb->rstart && va < lb->rend) {
+			f->rstart = lb->rstart;
+			f->rend = lb->rend;
+			f->va = lb->va;
+			f->size = lb->size;
+			return 1;
+		}
+	for (i = 0; i < quar_n; i++) {
+		unsigned q = (quar_head + quar_n - 1 - i) % QUAR_MAX;
+
+		if (va >= quar[q].rstart && va < quar[q].rend) {
+			*f = quar[q];
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
  * kma_large_explain: what va is, for the message of a bad free whose page
  * map word was no help.  *blockp: the block it belongs to, if any.
  * => slow (walks the lists); takes the large lock.
@@ -767,11 +777,11 @@ kma_large_explain(uintptr_t va, uintptr_t *blockp)
 {
 	const char *what = "invalid free (not allocated by kvamalloc)";
 	struct kma_large *lb;
-	unsigned i;
+	struct freed_block f;
 
 	*blockp = 0;
 	pthread_mutex_lock(&kma_large_lock);
-	for (lb = live; lb != NULL; lb = lb->next) {
+	TAILQ_FOREACH(lb, &live, link) {
 		if (va >= lb->va && va < lb->va + ptoa(lb->npages)) {
 			what = "invalid free (interior pointer)";
 			*blockp = lb->va;
@@ -783,28 +793,12 @@ kma_large_explain(uintptr_t va, uintptr_t *blockp)
 			goto out;
 		}
 	}
-	for (lb = park_tail; lb != NULL; lb = lb->prev) {
-		if (va == lb->va) {
+	if (find_freed(va, &f)) {
+		if (va == f.va) {
 			what = "double free";
-			goto out;
-		}
-		if (va >= lb->rstart && va < lb->rend) {
+		} else {
 			what = "invalid free (freed memory)";
-			*blockp = lb->va;
-			goto out;
-		}
-	}
-	for (i = 0; i < quar_n; i++) {
-		unsigned q = (quar_head + quar_n - 1 - i) % QUAR_MAX;
-
-		if (va == quar[q].va) {
-			what = "double free";
-			goto out;
-		}
-		if (va >= quar[q].rstart && va < quar[q].rend) {
-			what = "invalid free (freed memory)";
-			*blockp = quar[q].va;
-			goto out;
+			*blockp = f.va;
 		}
 	}
 out:
@@ -812,50 +806,30 @@ out:
 	return what;
 }
 
-/*
- * kma_large_describe: the fault report's question (kva_report.h): is va
- * the guard page of a live block, or in a quarantined one?
- * => called from kva's signal handler: takes the large lock only if it
- *    is free (a fault inside the shim with the lock held gets no
- *    description rather than a deadlock); formats nothing.
- */
 int
 kma_large_describe(vaddr_t va, struct kva_fault_desc *d)
 {
 	struct kma_large *lb;
-	unsigned i;
+	struct freed_block f;
 	int found = 0;
 
 	if (pthread_mutex_trylock(&kma_large_lock) != 0)
 		return 0;
-	for (lb = live; lb != NULL && !found; lb = lb->next)
+	TAILQ_FOREACH(lb, &live, link)
 		if (va >= lb->va + ptoa(lb->npages) && va < lb->rend) {
 			d->what = "guard page of block";
 			d->block = lb->va;
 			d->size = lb->size;
 			found = 1;
+			goto out;
 		}
-	for (lb = park_tail; lb != NULL && !found; lb = lb->prev)
-		if (va >= lb->rstart && va < lb->rend) {
-			d->what = va >= lb->va &&
-			    va < lb->va + round_page(lb->size) ?
-			    "freed block" : "guard page of freed block";
-			d->block = lb->va;
-			d->size = lb->size;
-			found = 1;
-		}
-	for (i = 0; i < quar_n && !found; i++) {
-		unsigned q = (quar_head + quar_n - 1 - i) % QUAR_MAX;
-
-		if (va >= quar[q].rstart && va < quar[q].rend) {
-			d->what = va >= quar[q].va &&
-			    va < quar[q].va + round_page(quar[q].size) ?
-			    "freed block" : "guard page of freed block";
-			d->block = quar[q].va;
-			d->size = quar[q].size;
-			found = 1;
-		}
+	if ((found = find_freed(va, &f)) != 0) {
+		d->what = va >= f.va && va < f.va + round_page(f.size) ?
+		    "freed block" : "guard page of freed block";
+		d->block = f.va;
+		d->size = f.size;
 	}
+out:
 	pthread_mutex_unlock(&kma_large_lock);
 	return found;
 }

@@ -361,6 +361,86 @@ START_TEST(test_zero_copy_page)
 }
 END_TEST
 
+/* pmap_kmove: the translations and contents move to the new VA in a few
+ * host calls, the old VA faults, the VMA count stays true; a move that
+ * would take the count over the limit changes nothing. */
+START_TEST(test_kmove)
+{
+	const size_t n1 = 1000, n2 = 100, n = n1 + n2, al = (size_t)2 << 20;
+	unsigned long lo = vm_map_min(kernel_map), hi = vm_map_max(kernel_map);
+	vaddr_t r1 = raw_va(ptoa(n) + al), r2 = raw_va(ptoa(n) + al);
+	vaddr_t src = (r1 + al - 1) & ~(vaddr_t)(al - 1);
+	vaddr_t dst = (r2 + al - 1) & ~(vaddr_t)(al - 1);
+	struct vm_page *a = uvm_pglistalloc_contig(n1, 0);
+	struct vm_page *b = uvm_pglistalloc_contig(n2, 0);
+	long pm0, host0, base = pmap_vma_count(), calls;
+	size_t i;
+
+	ck_assert(a != NULL && b != NULL);
+	for (i = 0; i < n; i++) {
+		paddr_t pa = i < n1 ? VM_PAGE_TO_PHYS(a) + ptoa(i) :
+		    VM_PAGE_TO_PHYS(b) + ptoa(i - n1);
+
+		ck_assert_int_eq(pmap_enter(pmap_kernel(), src + ptoa(i), pa,
+		    VM_PROT_READ | VM_PROT_WRITE, PMAP_WIRED | PMAP_CANFAIL), 0);
+	}
+	ck_assert_int_eq(pmap_sync(pmap_kernel()), 0);
+	for (i = 0; i < n; i++)
+		*(volatile size_t *)(src + ptoa(i)) = i * 7 + 1;
+	pm0 = pmap_vma_count();
+	host0 = t_count_maps_in(lo, hi);
+	calls = uvmexp.hostcalls;
+	ck_assert_int_eq(pmap_kmove(src, src + ptoa(n), dst), 0);
+	/* a move per run and one reservation; a fresh mapping where the
+	 * host would not move (valgrind): a map and a populate per run */
+	ck_assert_int_le(uvmexp.hostcalls - calls, 6);
+	ck_assert_int_eq(pmap_vma_count(), pm0);
+	ck_assert_int_le(labs(t_count_maps_in(lo, hi) - host0),
+	    RUNNING_ON_VALGRIND ? 1 : 0);
+	for (i = 0; i < n; i++) {
+		paddr_t pa, want = i < n1 ? VM_PAGE_TO_PHYS(a) + ptoa(i) :
+		    VM_PAGE_TO_PHYS(b) + ptoa(i - n1);
+
+		ck_assert(pmap_extract(pmap_kernel(), dst + ptoa(i), &pa));
+		ck_assert_uint_eq(pa, want);
+		ck_assert(!pmap_extract(pmap_kernel(), src + ptoa(i), &pa));
+		ck_assert_uint_eq(*(volatile size_t *)(dst + ptoa(i)), i * 7 + 1);
+	}
+	ck_assert(t_probe((volatile char *)src, 0));
+	ck_assert(t_probe((volatile char *)src + ptoa(n - 1), 1));
+	ck_assert(!t_probe((volatile char *)dst + ptoa(n - 1), 0));
+	ck_assert_int_eq(pmap_chunk_mapped(src), 0);
+	ck_assert_int_eq(pmap_chunk_mapped(dst), 512);
+
+	/* the middle of a run moved elsewhere splits it: with no mapping to
+	 * spare, refused and nothing changed */
+	pmap_set_vma_limit(pmap_vma_count());
+	ck_assert_int_eq(pmap_kmove(dst + ptoa(10), dst + ptoa(20), src),
+	    ENOMEM);
+	for (i = 0; i < n; i++) {
+		paddr_t pa;
+
+		ck_assert(pmap_extract(pmap_kernel(), dst + ptoa(i), &pa));
+		ck_assert_uint_eq(*(volatile size_t *)(dst + ptoa(i)), i * 7 + 1);
+	}
+	ck_assert(!pmap_extract(pmap_kernel(), src, NULL));
+	pmap_set_vma_limit(pmap_vma_count() + 10);
+	ck_assert_int_eq(pmap_kmove(dst + ptoa(10), dst + ptoa(20), src), 0);
+	ck_assert_uint_eq(*(volatile size_t *)(src + ptoa(5)), 15 * 7 + 1);
+	ck_assert(t_probe((volatile char *)dst + ptoa(15), 0));
+	ck_assert_uint_eq(*(volatile size_t *)(dst + ptoa(20)), 20 * 7 + 1);
+
+	pmap_remove(pmap_kernel(), dst, dst + ptoa(n));
+	pmap_remove(pmap_kernel(), src, src + ptoa(10));
+	pmap_update(pmap_kernel());
+	ck_assert_int_eq(pmap_vma_count(), base);
+	uvm_pagefree_contig(a, n1);
+	uvm_pagefree_contig(b, n2);
+	uvm_km_free(kernel_map, r1, ptoa(n) + al);
+	uvm_km_free(kernel_map, r2, ptoa(n) + al);
+}
+END_TEST
+
 static Suite *
 pmap_suite(void)
 {
@@ -377,6 +457,7 @@ pmap_suite(void)
 	tcase_add_test(tc, test_vma_exhaustion);
 	tcase_add_test(tc, test_rss_not_double);
 	tcase_add_test(tc, test_zero_copy_page);
+	tcase_add_test(tc, test_kmove);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -562,41 +562,88 @@ START_TEST(large_parked_reuse)
 
 	ck_assert_int_ge(malloc_trim(0), 0);	/* nothing parked before */
 	ck_assert_uint_eq(mallinfo2().keepcost, 0);
-	p = malloc(4 * MIB);
+	p = malloc(MIB);
 	ck_assert_ptr_nonnull(p);
-	memset(p, 0x77, 4 * MIB);
+	memset(p, 0x77, MIB);
 	free(p);
-	ck_assert_uint_ge(mallinfo2().keepcost, 4 * MIB);
-	st = run_child(touch, p + 3 * MIB, out, sizeof(out));
+	ck_assert_uint_ge(mallinfo2().keepcost, MIB);
+	st = run_child(touch, p + 3 * MIB / 4, out, sizeof(out));
 	ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV,
 	    "parked block: status %#x, stderr: %s", st, out);
 
-	q = malloc(3 * MIB);			/* the parked block, VA and all */
+	q = malloc(3 * MIB / 4);		/* the parked block, VA and all */
 	ck_assert_ptr_eq(q, p);
-	ck_assert_uint_eq(malloc_usable_size(q), 3 * MIB);
-	memset(q, 0x12, 3 * MIB);
-	st = run_child(touch, q + 3 * MIB, out, sizeof(out));	/* slack */
+	ck_assert_uint_eq(malloc_usable_size(q), 3 * MIB / 4);
+	memset(q, 0x12, 3 * MIB / 4);
+	st = run_child(touch, q + 3 * MIB / 4, out, sizeof(out)); /* slack */
 	ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV,
 	    "slack: status %#x, stderr: %s", st, out);
-	r = realloc(q, 4 * MIB);		/* into the slack, in place */
+	r = realloc(q, MIB);			/* into the slack, in place */
 	ck_assert_ptr_eq(r, p);
-	for (i = 0; i < 3 * MIB; i += 4096)
+	for (i = 0; i < 3 * MIB / 4; i += 4096)
 		ck_assert_int_eq(r[i], 0x12);
-	r[4 * MIB - 1] = 5;
+	r[MIB - 1] = 5;
 	free(r);
 
-	q = calloc(1, 2 * MIB);			/* reused, so zeroed here */
+	q = calloc(1, MIB / 2);			/* reused, so zeroed here */
 	ck_assert_ptr_eq(q, p);
-	for (i = 0; i < 2 * MIB; i++)
+	for (i = 0; i < MIB / 2; i++)
 		if (q[i] != 0)
 			ck_abort_msg("calloc of a parked block: byte %zu is %d",
 			    i, q[i]);
 	free(q);
 	ck_assert_int_ge(malloc_trim(0), 0);	/* parked blocks dropped */
 	ck_assert_uint_eq(mallinfo2().keepcost, 0);
-	q = malloc(4 * MIB);			/* new VA: p is quarantined */
+	q = malloc(MIB);			/* new VA: p is quarantined */
 	ck_assert_ptr_ne(q, p);
 	free(q);
+	ck_assert_int_ge(malloc_trim(0), 0);
+}
+END_TEST
+
+/* A block of 2 MiB or more gives its whole 2 MiB chunks to the pool: its
+ * own VA faults from then on, and the next big block gets the chunks at
+ * new VA (calloc'd: zeroed). */
+START_TEST(large_chunk_pool)
+{
+	char out[512];
+	char *p, *q, *r;
+	size_t i, keep;
+	int st;
+
+	ck_assert_int_ge(malloc_trim(0), 0);
+	ck_assert_uint_eq(mallinfo2().keepcost, 0);
+	p = malloc(5 * MIB);
+	ck_assert_ptr_nonnull(p);
+	memset(p, 0x77, 5 * MIB);
+	free(p);
+	keep = mallinfo2().keepcost;
+	ck_assert_uint_ge(keep, 4 * MIB);	/* two chunks, and the tail */
+	st = run_child(touch, p + MIB, out, sizeof(out));
+	ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV,
+	    "pooled block: status %#x, stderr: %s", st, out);
+	ck_assert_ptr_nonnull(strstr(out, "freed block"));
+
+	q = calloc(1, 4 * MIB + 100);		/* both chunks, new VA */
+	ck_assert_ptr_nonnull(q);
+	ck_assert_ptr_ne(q, p);
+	ck_assert_uint_eq(((uintptr_t)q) & (2 * MIB - 1), 0);
+	ck_assert_uint_le(mallinfo2().keepcost + 4 * MIB, keep);
+	for (i = 0; i < 4 * MIB + 100; i++)
+		if (q[i] != 0)
+			ck_abort_msg("calloc from the pool: byte %zu is %d", i,
+			    q[i]);
+	st = run_child(touch, q + 4 * MIB + 4096, out, sizeof(out));
+	ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV,
+	    "guard page: status %#x, stderr: %s", st, out);
+	memset(q, 0x34, 4 * MIB + 100);
+	r = realloc(q, 9 * MIB);		/* grows, contents kept */
+	ck_assert_ptr_nonnull(r);
+	for (i = 0; i < 4 * MIB + 100; i += 512)
+		ck_assert_int_eq(r[i], 0x34);
+	free(r);
+	ck_assert_int_ge(malloc_trim(0), 0);
+	ck_assert_uint_eq(mallinfo2().keepcost, 0);
 }
 END_TEST
 
@@ -667,6 +714,7 @@ shim_suite(void)
 	tcase_add_test(tc, realloc_keeps_contents);
 	tcase_add_test(tc, realloc_large_in_place_and_move);
 	tcase_add_test(tc, large_parked_reuse);
+	tcase_add_test(tc, large_chunk_pool);
 	tcase_add_test(tc, overflow_enomem);
 	tcase_add_test(tc, threads);
 	tcase_add_test(tc, thread_exit_gives_cache_back);

@@ -200,9 +200,9 @@ extern pthread_mutex_t kma_large_lock KMA_HIDDEN;
 struct kma_large_stats {
 	size_t nblocks, bytes, bytes_peak, pcache_bytes, quarantine_bytes;
 	size_t span_bytes, span_bytes_peak;
-	size_t parked_bytes, nparked, slack_bytes;
+	size_t parked_bytes, nparked, slack_bytes, pooled_bytes;
 	uint64_t nalloc, reuse_pages, fresh_pages, inplace, moved;
-	uint64_t park_hits, park_evicted;
+	uint64_t park_hits, park_evicted, chunk_hits;
 };
 void kma_large_stats(struct kma_large_stats *st) KMA_HIDDEN;
 struct kva_fault_desc;

@@ -43,12 +43,18 @@ pthread_mutex_t kma_large_lock = PTHREAD_MUTEX_INITIALIZER;
 #define PCACHE_MAX	256		/* cached runs at most */
 #define RUNS_BATCH	64		/* runs collected per unmap step */
 #define PARK_MAX	64		/* parked blocks at most */
+#define PT_SPAN		((vaddr_t)2 << 20)	/* VA a host page table maps */
+#define CHUNK_PAGES	512		/* pages of a chunk: PT_SPAN of them */
+#define POOL_MAX	4096		/* pooled chunks at most */
 
 TAILQ_HEAD(kma_large_list, kma_large);
 static struct kma_large_list live = TAILQ_HEAD_INITIALIZER(live);	/* (G) */
 static struct kma_large_list parked =	/* (G) oldest first */
     TAILQ_HEAD_INITIALIZER(parked);
 static size_t park_n, park_bytes, slack_bytes, park_limit;	/* (G) */
+static vaddr_t pool[POOL_MAX];		/* (G) chunks, a ring, oldest first */
+static unsigned pool_head, pool_n;	/* (G) */
+#define POOL_BYTES()	((size_t)pool_n * PT_SPAN)
 struct freed_block {
 	vaddr_t rstart, rend, va;	/* its VA, and the block's start */
 	size_t size;			/* bytes the block had */
@@ -87,6 +93,25 @@ va_reserve(vaddr_t *vap, vsize_t size, int fixed)
 	    UVM_MAPFLAG(UVM_PROT_RW, UVM_PROT_RW, UVM_INH_NONE, UVM_ADV_RANDOM,
 	    UVM_FLAG_NOMERGE | (fixed ? UVM_FLAG_FIXED : 0))) != KERN_SUCCESS)
 		return ENOMEM;
+	*vap = va;
+	return 0;
+}
+
+/* va_reserve_aligned: VA for size bytes at an address aligned to align
+ * (a power of two, at least a page): more is reserved, the ends go back */
+static int
+va_reserve_aligned(vaddr_t *vap, vsize_t size, vsize_t align)
+{
+	vsize_t rsize = size + align - PAGE_SIZE;
+	vaddr_t rs, va;
+
+	if (rsize < size || va_reserve(&rs, rsize, 0) != 0)
+		return ENOMEM;
+	va = (rs + align - 1) & ~(vaddr_t)(align - 1);
+	if (va > rs)
+		uvm_unmap(kmem_map, rs, va);
+	if (rs + rsize > va + size)
+		uvm_unmap(kmem_map, va + size, rs + rsize);
 	*vap = va;
 	return 0;
 }
@@ -195,11 +220,39 @@ pages_unmap(vaddr_t va, size_t npages)
  * (calloc prefers fresh pages, which may be known zero).
  */
 static int
-pages_get(size_t want, int zero, paddr_t *pap, size_t *np)
+pages_get(size_t want, int zero, int whole, paddr_t *pap, size_t *np)
 {
 	struct vm_page *pg;
 	size_t n = want;
+	unsigned i;
 
+	/* whole: all want frames in one run if there is one, from the cache
+	 * or the free lists (a chunk in pieces cannot move as one) */
+	if (whole && !zero) {
+		for (i = pcache_n; i-- > 0;) {
+			struct run *r = &pcache[i];
+
+			if (r->n < want)
+				continue;
+			*pap = r->pa + ptoa(r->n - want);
+			*np = want;
+			r->n -= want;
+			if (r->n == 0) {
+				pcache[i] = pcache[pcache_n - 1];
+				pcache_n--;
+			}
+			pcache_bytes -= ptoa(want);
+			lst.reuse_pages += want;
+			return 0;
+		}
+	}
+	if (whole && (pg = uvm_pglistalloc_contig(want, UVM_PGA_NOGROW)) !=
+	    NULL) {
+		*pap = VM_PAGE_TO_PHYS(pg);
+		*np = want;
+		lst.fresh_pages += want;
+		return 0;
+	}
 	if (pcache_n > 0 && !zero) {
 		struct run *r = &pcache[pcache_n - 1];
 
@@ -219,7 +272,7 @@ pages_get(size_t want, int zero, paddr_t *pap, size_t *np)
 			break;
 		if (n == 1) {
 			if (pcache_n > 0)
-				return pages_get(want, 0, pap, np);
+				return pages_get(want, 0, 0, pap, np);
 			return ENOMEM;
 		}
 		n = (n + 1) / 2;
@@ -232,7 +285,8 @@ pages_get(size_t want, int zero, paddr_t *pap, size_t *np)
 
 /*
  * pages_map: map npages wired pages at [va, ...); zero: the contents
- * must read zero (pages known zero are not written).
+ * must read zero (pages known zero are not written).  Each whole chunk
+ * of VA (2 MiB aligned) gets one run of frames where one can be had.
  * => 0, or ENOMEM with nothing mapped and every frame given back.
  */
 static int
@@ -242,10 +296,15 @@ pages_map(vaddr_t va, size_t npages, int zero)
 	int error = 0;
 
 	while (done < npages && error == 0) {
+		vaddr_t at = va + ptoa(done);
+		size_t want = npages - done;
+		int whole = (at & (PT_SPAN - 1)) == 0 && want >= CHUNK_PAGES;
 		paddr_t pa;
 		size_t n;
 
-		error = pages_get(npages - done, zero, &pa, &n);
+		if (whole)
+			want = CHUNK_PAGES;
+		error = pages_get(want, zero, whole, &pa, &n);
 		if (error != 0)
 			break;
 		for (i = 0; i < n; i++) {
@@ -375,17 +434,158 @@ slack_trim(struct kma_large *lb)
 }
 
 /* held_trim: drop the oldest parked blocks while over the limit */
+static void pool_evict(void);
+
 static void
 held_trim(void)
 {
 	struct kma_large *lb;
 
 	while ((lb = TAILQ_FIRST(&parked)) != NULL && (park_n > PARK_MAX ||
-	    park_bytes + slack_bytes > held_limit())) {
+	    park_bytes + slack_bytes + POOL_BYTES() > held_limit())) {
 		park_unlink(lb);
 		lst.park_evicted++;
 		drop(lb);
 	}
+	while (pool_n > 0 &&
+	    park_bytes + slack_bytes + POOL_BYTES() > held_limit())
+		pool_evict();
+}
+
+/*
+ * The chunk pool.  A block of CHUNK_PAGES or more starts at a 2 MiB
+ * boundary.  When it is freed, its whole 2 MiB pieces (chunks) move,
+ * mapped and accessible, to fresh VA that nobody holds, and wait in the
+ * pool; the rest of its pages go to the page cache and its VA to the
+ * quarantine, where a stale pointer faults.  A new block takes chunks
+ * from the pool for its whole 2 MiB pieces, moved into place the same
+ * way, and maps only its last piece afresh.  The moves are pmap_kmove:
+ * the host's page tables go along, and on a virtualised host the moved
+ * pages then do not exit to the hypervisor at first touch (5-10 us a
+ * page), which a fresh mapping costs and so does a page given back its
+ * access after PROT_NONE (ARCHITECTURE.md).  Not under valgrind.
+ */
+static void
+pool_push(vaddr_t va)
+{
+	if (pool_n == POOL_MAX)
+		pool_evict();
+	pool[(pool_head + pool_n) % POOL_MAX] = va;
+	pool_n++;
+}
+
+/* the newest chunk, or 0 */
+static vaddr_t
+pool_peek(void)
+{
+	return pool_n == 0 ? 0 : pool[(pool_head + pool_n - 1) % POOL_MAX];
+}
+
+static vaddr_t
+pool_pop(void)
+{
+	vaddr_t va = pool_peek();
+
+	if (pool_n > 0)
+		pool_n--;
+	return va;
+}
+
+/* pool_evict: unmap the oldest chunk (frames to the page cache) */
+static void
+pool_evict(void)
+{
+	vaddr_t va = pool[pool_head];
+
+	pool_head = (pool_head + 1) % POOL_MAX;
+	pool_n--;
+	pages_unmap(va, CHUNK_PAGES);
+	uvm_unmap(kmem_map, va, va + PT_SPAN);
+	lst.park_evicted++;
+}
+
+/*
+ * pool_free: free lb (off the lists, its page map word cleared) into the
+ * pool.  => 0 with lb gone, or ENOMEM with lb untouched (the caller parks
+ * or drops it): too small, not at a 2 MiB boundary, over the limit, or
+ * the move was refused.
+ */
+static int
+pool_free(struct kma_large *lb)
+{
+	size_t q = lb->mapped / CHUNK_PAGES, i;
+	vaddr_t to;
+	int rv;
+
+	if (kma_vg || q == 0 || (lb->va & (PT_SPAN - 1)) != 0 ||
+	    q * PT_SPAN > held_limit() ||
+	    va_reserve_aligned(&to, q * PT_SPAN, PT_SPAN) != 0)
+		return ENOMEM;
+	rv = pmap_kmove(lb->va, lb->va + q * PT_SPAN, to);
+	if (rv > 0) {
+		uvm_unmap(kmem_map, to, to + q * PT_SPAN);
+		return ENOMEM;
+	}
+	if (rv < 0) {
+		/* the host failed to map some of them: they all go */
+		pages_unmap(to, q * CHUNK_PAGES);
+		uvm_unmap(kmem_map, to, to + q * PT_SPAN);
+	} else {
+		/* the lowest last, so that pops come in address order */
+		for (i = q; i-- > 0;)
+			pool_push(to + i * PT_SPAN);
+	}
+	pages_unmap(lb->va + q * PT_SPAN, lb->mapped - q * CHUNK_PAGES);
+	quar_add(lb->rstart, lb->rend, lb->va, lb->size);
+	kma_meta_free(lb);
+	held_trim();
+	return 0;
+}
+
+/*
+ * pool_map: map npages at va (2 MiB aligned, nothing mapped there): the
+ * whole 2 MiB pieces from pooled chunks while there are any (neighbours
+ * in the pool move together), the rest afresh.  zero: it must read zero.
+ * => 0, or ENOMEM with nothing mapped.
+ */
+static int
+pool_map(vaddr_t va, size_t npages, int zero)
+{
+	size_t q = npages / CHUNK_PAGES, done = 0;
+	int error;
+
+	while (done < q && pool_n > 0 && !kma_vg) {
+		vaddr_t c = pool_pop();
+		size_t k = 1;
+		int rv;
+
+		while (done + k < q && pool_n > 0 &&
+		    pool_peek() == c + k * PT_SPAN) {
+			(void)pool_pop();
+			k++;
+		}
+		rv = pmap_kmove(c, c + k * PT_SPAN, va + done * PT_SPAN);
+		if (rv > 0) {
+			while (k-- > 0)
+				pool_push(c + k * PT_SPAN);
+			break;
+		}
+		uvm_unmap(kmem_map, c, c + k * PT_SPAN);
+		if (rv < 0) {
+			pages_unmap(va + done * PT_SPAN, k * CHUNK_PAGES);
+			break;
+		}
+		if (zero)
+			memset((void *)(va + done * PT_SPAN), 0, k * PT_SPAN);
+		done += k;
+		lst.chunk_hits += k;
+		lst.reuse_pages += k * CHUNK_PAGES;
+	}
+	error = pages_map(va + done * PT_SPAN, npages - done * CHUNK_PAGES,
+	    zero);
+	if (error != 0)
+		pages_unmap(va, done * CHUNK_PAGES);
+	return error;
 }
 
 /*
@@ -483,7 +683,7 @@ kma_large_alloc(size_t size, size_t align, int zero)
 {
 	struct kma_large *lb;
 	size_t npages = round_page(size) >> PAGE_SHIFT, rsize;
-	vaddr_t rstart, va;
+	vaddr_t va;
 
 	if (align < PAGE_SIZE)
 		align = PAGE_SIZE;
@@ -491,27 +691,31 @@ kma_large_alloc(size_t size, size_t align, int zero)
 	    align > (vm_map_max(kmem_map) - vm_map_min(kmem_map)) / 2)
 		return NULL;
 	pthread_mutex_lock(&kma_large_lock);
-	while ((lb = park_find(npages, align)) != NULL) {
+	while ((npages < CHUNK_PAGES || pool_n == 0) &&
+	    (lb = park_find(npages, align)) != NULL) {
 		park_unlink(lb);
 		if (unpark(lb, npages, zero) == 0)
 			goto have;
 	}
 	pthread_mutex_unlock(&kma_large_lock);
-	rsize = ptoa(npages + 1) + (align - PAGE_SIZE);
+	rsize = ptoa(npages + 1);
+	/* a block that can give chunks to the pool starts a page table */
+	if (npages >= CHUNK_PAGES && align < PT_SPAN)
+		align = PT_SPAN;
 	lb = kma_meta_alloc();
 	if (lb == NULL)
 		return NULL;
 	pthread_mutex_lock(&kma_large_lock);
-	if (va_reserve(&rstart, rsize, 0) != 0)
+	if (va_reserve_aligned(&va, rsize, align) != 0)
 		goto fail;
-	va = (rstart + align - 1) & ~(vaddr_t)(align - 1);
-	if (pages_map(va, npages, zero) != 0) {
-		uvm_unmap(kmem_map, rstart, rstart + rsize);
+	if ((npages >= CHUNK_PAGES ? pool_map(va, npages, zero) :
+	    pages_map(va, npages, zero)) != 0) {
+		uvm_unmap(kmem_map, va, va + rsize);
 		goto fail;
 	}
 	lb->va = va;
-	lb->rstart = rstart;
-	lb->rend = rstart + rsize;
+	lb->rstart = va;
+	lb->rend = va + rsize;
 	lb->npages = lb->mapped = npages;
 have:
 	if (kma_pagemap_set(lb->va, 1, (uintptr_t)lb | KMA_PM_LARGE) != 0) {
@@ -559,7 +763,7 @@ kma_large_free(struct kma_large *lb, void *p)
 		kva_track_freelike(p, 0);
 	(void)kma_pagemap_set(lb->va, 1, 0);
 	live_unlink(lb);
-	if (park(lb) != 0)
+	if (pool_free(lb) != 0 && park(lb) != 0)
 		drop(lb);
 	pthread_mutex_unlock(&kma_large_lock);
 }
@@ -720,11 +924,13 @@ kma_large_trim(void)
 	size_t bytes;
 
 	pthread_mutex_lock(&kma_large_lock);
-	bytes = park_bytes + slack_bytes;
+	bytes = park_bytes + slack_bytes + POOL_BYTES();
 	while ((lb = TAILQ_FIRST(&parked)) != NULL) {
 		park_unlink(lb);
 		drop(lb);
 	}
+	while (pool_n > 0)
+		pool_evict();
 	TAILQ_FOREACH(lb, &live, link)
 		slack_trim(lb);
 	bytes += pcache_bytes;
@@ -843,6 +1049,7 @@ kma_large_stats(struct kma_large_stats *st)
 	st->quarantine_bytes = quar_bytes;
 	st->parked_bytes = park_bytes;
 	st->nparked = park_n;
+	st->pooled_bytes = POOL_BYTES();
 	st->slack_bytes = slack_bytes;
 	pthread_mutex_unlock(&kma_large_lock);
 }

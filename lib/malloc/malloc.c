@@ -734,7 +734,8 @@ mallinfo2(void)
 	mi.fsmblks = t.cached;
 	mi.uordblks = t.small_inuse + t.l.bytes;
 	mi.fordblks = mi.arena > t.small_inuse ? mi.arena - t.small_inuse : 0;
-	mi.keepcost = t.l.pcache_bytes + t.l.parked_bytes + t.l.slack_bytes;
+	mi.keepcost = t.l.pcache_bytes + t.l.parked_bytes + t.l.slack_bytes +
+	    t.l.pooled_bytes;
 	return mi;
 }
 
@@ -790,7 +791,8 @@ kma_print_stats(int fd)
 	    "kvamalloc: large: pages reused %zu, fresh %zu; page cache %zu "
 	    "bytes, quarantine %zu bytes of VA\n"
 	    "kvamalloc: large: parked %zu blocks, %zu bytes, slack %zu bytes; "
-	    "%zu allocations from parked blocks, %zu dropped\n"
+	    "%zu allocations from parked blocks; pooled chunks %zu bytes, "
+	    "%zu chunks reused; %zu dropped\n"
 	    "kvamalloc: in use %zu bytes; held from kva %zu bytes "
 	    "(descriptors %zu)\n",
 	    t.small_inuse, t.cached, t.small_held, t.nslabs, t.small_peak,
@@ -798,9 +800,10 @@ kma_print_stats(int fd)
 	    (size_t)t.l.inplace, (size_t)t.l.moved, (size_t)t.l.reuse_pages,
 	    (size_t)t.l.fresh_pages, t.l.pcache_bytes, t.l.quarantine_bytes,
 	    t.l.nparked, t.l.parked_bytes, t.l.slack_bytes,
-	    (size_t)t.l.park_hits, (size_t)t.l.park_evicted,
-	    t.small_inuse + t.l.bytes, t.small_held + t.l.bytes + t.meta +
-	    t.l.pcache_bytes + t.l.parked_bytes + t.l.slack_bytes, t.meta);
+	    (size_t)t.l.park_hits, t.l.pooled_bytes, (size_t)t.l.chunk_hits,
+	    (size_t)t.l.park_evicted, t.small_inuse + t.l.bytes,
+	    t.small_held + t.l.bytes + t.meta + t.l.pcache_bytes +
+	    t.l.parked_bytes + t.l.slack_bytes + t.l.pooled_bytes, t.meta);
 }
 
 KMA_EXPORT void

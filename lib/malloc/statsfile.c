@@ -69,7 +69,7 @@ kma_sf_fill(struct kva_sf_shim *s)
 	s->pcache_bytes = l.pcache_bytes;
 	s->quarantine_bytes = l.quarantine_bytes;
 	s->parked_blocks = l.nparked;
-	s->parked_bytes = l.parked_bytes;
+	s->parked_bytes = l.parked_bytes + l.pooled_bytes;
 	s->slack_bytes = l.slack_bytes;
 	s->park_hits = l.park_hits;
 }

@@ -14,6 +14,7 @@
 #include "pmap_md.h"
 #include "host.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -141,6 +142,42 @@ host_map_file(uintptr_t va, size_t len, int prot, int fd, off_t off,
 		    errno == EINVAL)
 			__atomic_store_n(&populate_write_works, 0,
 			    __ATOMIC_RELAXED);
+	}
+	HOST_END();
+}
+
+/*
+ * host_move: mremap the mapping at [from, from + len), which lies inside
+ * one host mapping, to [to, to + len).  The host moves a whole page-table
+ * page for each aligned 2 MiB that both ranges cover, and a virtualised
+ * host (shadow paging) then keeps its own entries for those pages: they
+ * do not exit to the hypervisor again at first touch (5-10 us a page
+ * here, ARCHITECTURE.md).  MREMAP_DONTUNMAP leaves the old range mapped
+ * with no pages, so that no hole opens in the reservation for another
+ * mmap to land in; the caller puts the reservation back.  DONTUNMAP on a
+ * shared mapping needs Linux 5.13; where it is refused (older kernels,
+ * valgrind), host_move says so once and is not tried again.
+ * => 0, or -errno (the old mapping is then untouched).
+ */
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
+static int move_works = 1;
+
+int
+host_move(uintptr_t from, size_t len, uintptr_t to)
+{
+	HOST_BEGIN;
+	if (!__atomic_load_n(&move_works, __ATOMIC_RELAXED)) {
+		rv_ = -ENOTSUP;
+		HOST_END();
+	}
+	host_count();
+	if (mremap((void *)from, len, len, MREMAP_MAYMOVE | MREMAP_FIXED |
+	    MREMAP_DONTUNMAP, (void *)to) == MAP_FAILED) {
+		HOST_FAIL();
+		if (errno == EINVAL || errno == ENOSYS)
+			__atomic_store_n(&move_works, 0, __ATOMIC_RELAXED);
 	}
 	HOST_END();
 }

@@ -24,6 +24,9 @@ int host_map_anon_rw(uintptr_t va, size_t len);
 int host_map_file(uintptr_t va, size_t len, int prot, int fd, off_t off,
     int populate);
 int host_protect(uintptr_t va, size_t len, int prot);
+/* move the mapping at [from, from + len) to to, page tables and all;
+ * the old range stays mapped, with no pages (host.c) */
+int host_move(uintptr_t from, size_t len, uintptr_t to);
 int host_unmap(uintptr_t va, size_t len);
 int host_dontneed(uintptr_t va, size_t len);
 int host_memfd(const char *name);

@@ -351,6 +351,26 @@ pv_remove(struct vm_page *pg, vaddr_t va)
 	    (unsigned long)va, (unsigned long)pg->phys_addr);
 }
 
+/* pv_move: pg's mapping at from is now at to (no allocation) */
+static void
+pv_move(struct vm_page *pg, vaddr_t from, vaddr_t to)
+{
+	struct pv_entry *pv;
+
+	if (pg->pv.va == from) {
+		pg->pv.va = to;
+		return;
+	}
+	for (pv = pg->pv.next; pv != NULL; pv = pv->next)
+		if (pv->va == from) {
+			pv->va = to;
+			return;
+		}
+	panic("pv_move(%p, %#lx, %#lx): no such mapping of pa %#lx",
+	    (void *)pg, (unsigned long)from, (unsigned long)to,
+	    (unsigned long)pg->phys_addr);
+}
+
 /* visit every kernel VA at which pg is mapped */
 #define PV_FOREACH(pg, va, pv) \
 	for ((pv) = NULL, (va) = (pg)->pv.va; (va) != 0; \
@@ -859,6 +879,102 @@ pmap_kprotect(vaddr_t sva, vaddr_t eva, vm_prot_t prot)
 	if (s < e)
 		dq_add(s, e);
 	PM_UNLOCK();
+}
+
+/*
+ * pmap_kmove: see pmap_md.h.  The PTEs move at once; the host follows
+ * with one mremap per run of the source that one host mapping holds
+ * (host_move: the host's page tables go along, so the pages do not
+ * fault again at the new VA), and the source gets its reservation back
+ * in the update.  A run the host would not move is mapped afresh at the
+ * destination by the update instead, as pmap_enter would.
+ */
+int
+pmap_kmove(vaddr_t sva, vaddr_t eva, vaddr_t dva)
+{
+	size_t s, e, d, n, i, j;
+	long nb;
+	int fast = 1, rv;
+	UVMHIST_FUNC("pmap_kmove");
+	UVMHIST_LOG(pmaphist, "(sva=%#lx, eva=%#lx, dva=%#lx)", sva, eva, dva, 0);
+
+	check_range("pmap_kmove", sva, eva);
+	check_range("pmap_kmove", dva, dva + (eva - sva));
+	if (KVA_UNLIKELY(dva < eva && sva < dva + (eva - sva)))
+		panic("pmap_kmove(%#lx, %#lx, %#lx): the ranges overlap",
+		    (unsigned long)sva, (unsigned long)eva, (unsigned long)dva);
+	s = va_to_idx(sva);
+	e = va_to_idx(eva);
+	d = va_to_idx(dva);
+	n = e - s;
+	PM_LOCK();
+	/* the host state of both ranges must be what the PTEs say */
+	rv = pmap_sync_locked();
+	if (rv != 0)
+		pm.sync_error = rv;	/* for the owner of the failed range */
+	for (i = 0; i < n; i++) {
+		if ((pm.pte[s + i] & (PTE_V | PTE_W)) != (PTE_V | PTE_W))
+			panic("pmap_kmove(%#lx, %#lx, %#lx): page %#lx is not a "
+			    "wired mapping", (unsigned long)sva,
+			    (unsigned long)eva, (unsigned long)dva,
+			    (unsigned long)idx_to_va(s + i));
+		if (pm.pte[d + i] & (PTE_V | PTE_HK))
+			panic("pmap_kmove(%#lx, %#lx, %#lx): %#lx is mapped",
+			    (unsigned long)sva, (unsigned long)eva,
+			    (unsigned long)dva, (unsigned long)idx_to_va(d + i));
+	}
+	/* the PTEs move; undone if that takes the VMA count over */
+	nb = pm.nbound;
+	for (i = 0; i < n; i++) {
+		uint64_t p = pm.pte[s + i];
+
+		pte_write(d + i, p & ~(PTE_HK | PTE_HPROT));
+		pte_write(s + i, p & (PTE_HK | PTE_HPROT));
+	}
+	if (pm.nbound > nb && vma_count_locked() > pm.vma_limit) {
+		for (i = 0; i < n; i++) {
+			pte_write(s + i, pm.pte[d + i] | (pm.pte[s + i] &
+			    (PTE_HK | PTE_HPROT)));
+			pte_write(d + i, 0);
+		}
+		PM_UNLOCK();
+		return ENOMEM;
+	}
+	for (i = 0; i < n; i++)
+		pv_move(pfn_to_page(PTE_PFN(pm.pte[d + i])), idx_to_va(s + i),
+		    idx_to_va(d + i));
+	/* the host: a run is what one host mapping holds, now current */
+	for (i = 0; i < n && fast; i = j) {
+		uint64_t p = pm.pte[d + i], pfn = PTE_PFN(p);
+		uint64_t hs = pm.pte[s + i] & (PTE_HK | PTE_HPROT);
+		int ep = pte_eprot(p);
+
+		for (j = i + 1; j < n; j++) {
+			uint64_t q = pm.pte[d + j];
+
+			if (PTE_PFN(q) != pfn + (j - i) ||
+			    fd_side(PTE_PFN(q)) != fd_side(pfn) ||
+			    pte_eprot(q) != ep ||
+			    (pm.pte[s + j] & (PTE_HK | PTE_HPROT)) != hs)
+				break;
+		}
+		if (PTE_HKIND(hs) != HK_CUR || PTE_HPROTV(hs) != ep)
+			continue;	/* the update maps it */
+		if (host_move(idx_to_va(s + i), (j - i) << PAGE_SHIFT,
+		    idx_to_va(d + i)) != 0) {
+			fast = 0;	/* the update maps the rest */
+			break;
+		}
+		for (; i < j; i++) {
+			pm.pte[d + i] |= hs;
+			pm.chunk_hmapped[(d + i) >> CHUNK_SHIFT]++;
+		}
+	}
+	dq_add(s, e);
+	dq_add(d, d + n);
+	rv = pmap_sync_locked();
+	PM_UNLOCK();
+	return rv;
 }
 
 void

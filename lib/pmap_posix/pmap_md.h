@@ -103,6 +103,24 @@ long pmap_vma_count(void);
  */
 void pmap_kprotect(vaddr_t sva, vaddr_t eva, vm_prot_t prot);
 
+/*
+ * pmap_kmove: move the wired mappings of [sva, eva) to
+ * [dva, dva + (eva - sva)): the same frames, protection and wiring at the
+ * new VA, and nothing at the old.  On the host this is mremap, which
+ * keeps the page tables of every aligned 2 MiB that both ranges cover;
+ * on a virtualised host the pages then do not fault again at the new VA,
+ * where a fresh mapping of the same frames costs a hypervisor exit per
+ * page at first touch.  The malloc shim parks freed large blocks this
+ * way (lib/malloc/large.c).
+ * pre: every page of [sva, eva) is entered wired, no page of the
+ *      destination is entered, and the ranges do not overlap (else panic).
+ * => 0; ENOMEM with nothing changed when the move would take the host
+ *    mappings over the limit; or, as pmap_sync, -ENOMEM when the host
+ *    refused to map part of the destination: the translations have
+ *    moved, and the caller removes the destination.
+ */
+int pmap_kmove(vaddr_t sva, vaddr_t eva, vaddr_t dva);
+
 /* pmap_page_freed: pg goes back to the free lists: its referenced and
  * modified history ends (what the direct map holds of it is kept).
  * pre: pg has no mapping at a kernel VA. */

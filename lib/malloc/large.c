@@ -8,6 +8,9 @@
  * PMAP_CANFAIL; one pmap_sync then maps each physically contiguous run
  * with one populated host call.  A failure anywhere undoes everything.
  *
+ * The chunk pool (below) takes the whole 2 MiB pieces of freed blocks of
+ * 2 MiB or more; what it does not take is parked or unmapped.
+ *
  * Parking.  A freed block is not unmapped: pmap_kprotect makes its pages
  * inaccessible where they are (every later access faults at once) and
  * the block waits on the parked list, oldest first.  A large malloc that
@@ -463,7 +466,7 @@ held_trim(void)
  * the host's page tables go along, and on a virtualised host the moved
  * pages then do not exit to the hypervisor at first touch (5-10 us a
  * page), which a fresh mapping costs and so does a page given back its
- * access after PROT_NONE (ARCHITECTURE.md).  Not under valgrind.
+ * access after PROT_NONE (ARCHITECTURE.md).
  */
 static void
 pool_push(vaddr_t va)
@@ -517,7 +520,7 @@ pool_free(struct kma_large *lb)
 	vaddr_t to;
 	int rv;
 
-	if (kma_vg || q == 0 || (lb->va & (PT_SPAN - 1)) != 0 ||
+	if (q == 0 || (lb->va & (PT_SPAN - 1)) != 0 ||
 	    q * PT_SPAN > held_limit() ||
 	    va_reserve_aligned(&to, q * PT_SPAN, PT_SPAN) != 0)
 		return ENOMEM;
@@ -554,7 +557,7 @@ pool_map(vaddr_t va, size_t npages, int zero)
 	size_t q = npages / CHUNK_PAGES, done = 0;
 	int error;
 
-	while (done < q && pool_n > 0 && !kma_vg) {
+	while (done < q && pool_n > 0) {
 		vaddr_t c = pool_pop();
 		size_t k = 1;
 		int rv;

@@ -30,7 +30,12 @@
  *    initial-exec TLS, which never allocates.
  *
  * 4. Large blocks (above kma_small_max) get their own VA in kmem_map with
- *    an inaccessible guard page after them.  free() parks the block: its
+ *    an inaccessible guard page after them.  A block of 2 MiB or more
+ *    starts at a 2 MiB boundary, and free() moves its whole 2 MiB pieces,
+ *    mapped, to fresh VA in a pool (pmap_kmove: the host's page tables go
+ *    along, so on a virtualised host they cost no hypervisor exit when
+ *    touched again) and quarantines its VA; the next such block takes
+ *    pooled pieces, moved into place.  A smaller one is parked: its
  *    pages stay mapped but inaccessible (every later access faults), and
  *    the next large malloc that fits takes it back with one mprotect, at
  *    the same VA, so that its pages cost no host fault (large.c has the

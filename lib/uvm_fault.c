@@ -28,7 +28,11 @@
  *    pages are), or host mappings run short, the fault maps the whole chunk at
  *    once, zero-filled: sequential touch then costs two faults per 2 MiB,
  *    random touch one in thirty-two, and a fault never needs more than one
- *    host mapping per chunk.  Sparse touches allocate only what they touch.
+ *    host mapping per chunk.  Sparse touches allocate only what they touch,
+ *    except while the pmap keeps warm runs (recently unmapped whole
+ *    chunks whose host mappings it set aside, pmap.c section 10): then
+ *    the first fault in a whole aligned chunk maps all of it, and its
+ *    reservation takes a warm run, which comes in with no host fault.
  *
  * 5. Referenced and modified.  Pageable pages are mapped under the pmap's
  *    ref/mod emulation: a read fault maps the page read-only, so the first
@@ -112,8 +116,15 @@ fault_window(struct vm_map_entry *entry, vaddr_t va, vaddr_t *startp,
 	if (!dense) {
 		/* the pmap counts what the host maps per 2 MiB of VA */
 		size_t need = ((ce - cs) >> PAGE_SHIFT) >> FAULT_DENSE_SHIFT;
+		unsigned mapped = pmap_chunk_mapped(va);
 
-		dense = need > 0 && pmap_chunk_mapped(va) >= need;
+		dense = need > 0 && mapped >= need;
+		/* a whole aligned chunk touched first while the pmap keeps
+		 * warm runs: its reservation takes one, which comes in whole
+		 * with no host fault (pmap.c, section 10) */
+		if (!dense && mapped == 0 && ce - cs == FAULT_CHUNK &&
+		    (cs & (FAULT_CHUNK - 1)) == 0 && pmap_warm_count() > 0)
+			dense = 1;
 	}
 	if (dense) {
 		*startp = cs;

@@ -443,6 +443,52 @@ uvm_buddy_take(unsigned order, int pref, unsigned *clsp, uint64_t *tickp)
 }
 
 /*
+ * uvm_buddy_extract: take the aligned block of 2^order frames at frame
+ * off the free lists, if it is free: the free block that holds it is
+ * split around it, the other parts going back with its class and tick.
+ * => its first page, still marked PQ_FREE, or NULL.
+ */
+static struct vm_page *
+uvm_buddy_extract(size_t frame, unsigned order)
+{
+	unsigned o;
+
+	for (o = order; o <= UVM_BUDDY_MAXORDER; o++) {
+		size_t head = frame & ~(((size_t)1 << o) - 1);
+		struct vm_page *hp;
+		unsigned cls;
+		uint64_t tick;
+
+		if (head + ((size_t)1 << o) > vm_page_array_n)
+			return NULL;
+		hp = &vm_page_array[head];
+		if ((hp->pqflags & PQ_FREE) == 0)
+			return NULL;
+		if (hp->buddy_order != o)
+			continue;
+		cls = uvm_fq_class(hp);
+		tick = (uint64_t)hp->offset;
+		uvm_freeq_remove(hp);
+		while (o > order) {
+			size_t half;
+
+			o--;
+			half = head + ((size_t)1 << o);
+			if (frame >= half) {
+				uvm_freeq_insert(&vm_page_array[head], o, cls,
+				    tick, true);
+				head = half;
+			} else {
+				uvm_freeq_insert(&vm_page_array[half], o, cls,
+				    tick, true);
+			}
+		}
+		return &vm_page_array[head];
+	}
+	return NULL;
+}
+
+/*
  * uvm_buddy_claim: mark the n pages at pg allocated; count the zero ones.
  */
 static void
@@ -602,12 +648,19 @@ uvm_resv_setpop(struct uvm_resv *r, uint32_t n)
 static struct uvm_resv *
 uvm_resv_create(struct uvm_object *obj, uint64_t chunk)
 {
-	struct vm_page *pg;
+	struct vm_page *pg = NULL;
 	struct uvm_resv *r;
-	size_t b;
+	size_t b, warm[4];
+	int i, nwarm;
 
-	while ((pg = uvm_buddy_take(uvm_resv_order, UVM_FQ_PREF_ZERO, NULL,
-	    NULL)) == NULL) {
+	/* a run whose host mapping the pmap kept comes in with no host
+	 * fault (pmap.c, section 10): worth more than a zeroed one */
+	nwarm = pmap_warm_runs(warm, 4);
+	for (i = 0; i < nwarm && pg == NULL; i++)
+		if (warm[i] + uvm_resv_pages() <= vm_page_array_n)
+			pg = uvm_buddy_extract(warm[i], uvm_resv_order);
+	while (pg == NULL && (pg = uvm_buddy_take(uvm_resv_order,
+	    UVM_FQ_PREF_ZERO, NULL, NULL)) == NULL) {
 		if (!uvm_page_grow_locked())
 			return NULL;
 	}

@@ -441,6 +441,55 @@ START_TEST(test_kmove)
 }
 END_TEST
 
+/* Warm runs: the host mapping of a whole 2 MiB of pageable memory is
+ * kept aside when it is taken away and moved back when that run is mapped
+ * whole again; the new memory still reads zero, the old VA faults, and a
+ * fork (whose child must not share them) drops them. */
+START_TEST(test_warm_runs)
+{
+	const size_t sz = (size_t)8 << 20;
+	struct pmap_warm_stats w0, w1, w2, w3;
+	vaddr_t va, old;
+	size_t i;
+	pid_t pid;
+	int st;
+
+	pmap_warm_stats(&w0);
+	old = va = uvm_km_valloc(kernel_map, sz);
+	ck_assert(va != 0);
+	for (i = 0; i < sz; i += PAGE_SIZE)
+		*(volatile uint32_t *)(va + i + 8) = 0x5a5a5a5a;
+	uvm_km_free(kernel_map, va, sz);
+	pmap_warm_stats(&w1);
+	if (RUNNING_ON_VALGRIND) {	/* no mremap(MREMAP_DONTUNMAP) there */
+		ck_assert_int_eq(w1.parks, w0.parks);
+		return;
+	}
+	ck_assert_int_ge(w1.parks - w0.parks, 3);	/* of 4 runs */
+	ck_assert(t_probe((volatile char *)old + 8, 0));
+	va = uvm_km_valloc(kernel_map, sz);
+	ck_assert(va != 0);
+	for (i = 0; i < sz; i += PAGE_SIZE) {
+		ck_assert_uint_eq(*(volatile uint32_t *)(va + i + 8), 0);
+		ck_assert_uint_eq(*(volatile uint32_t *)(va + i + PAGE_SIZE - 4),
+		    0);
+		*(volatile uint32_t *)(va + i + 8) = 0x6b6b6b6b;
+	}
+	pmap_warm_stats(&w2);
+	ck_assert_int_ge(w2.hits - w1.hits, 3);
+	uvm_km_free(kernel_map, va, sz);
+	pmap_warm_stats(&w2);
+	ck_assert_int_gt(w2.nwarm, 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(0);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	pmap_warm_stats(&w3);
+	ck_assert_int_eq(w3.nwarm, 0);
+}
+END_TEST
+
 static Suite *
 pmap_suite(void)
 {
@@ -458,6 +507,7 @@ pmap_suite(void)
 	tcase_add_test(tc, test_rss_not_double);
 	tcase_add_test(tc, test_zero_copy_page);
 	tcase_add_test(tc, test_kmove);
+	tcase_add_test(tc, test_warm_runs);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -153,6 +153,19 @@ static struct {
 	struct kva_pool pv_pool;
 } pm;
 
+/* warm runs (section 10), (P) but for slot_of's lock-free reads */
+#define WARM_MAX	32	/* parked runs at most: 64 MiB */
+#define NO_RUN		UINT64_MAX
+static struct {
+	vaddr_t base;			/* WARM_MAX slots of 2 MiB */
+	uint64_t run[WARM_MAX];		/* run (pfn >> CHUNK_SHIFT) or NO_RUN */
+	uint64_t when[WARM_MAX];	/* park order, oldest lowest */
+	uint64_t clock;
+	uint8_t *slot_of;		/* per run: its slot + 1, or 0 */
+	int n;
+	long parks, hits, drops;
+} warm;
+
 #define PM_LOCK()   mutex_enter(&pm.lock)
 #define PM_UNLOCK() mutex_exit(&pm.lock)
 
@@ -378,6 +391,246 @@ pv_move(struct vm_page *pg, vaddr_t from, vaddr_t to)
 	    (va) = (pv) == NULL ? 0 : (pv)->va)
 
 /*
+ * Warm runs (section 10).
+ */
+#define RUN_PAGES	((size_t)1 << CHUNK_SHIFT)
+#define RUN_BYTES	(RUN_PAGES << PAGE_SHIFT)
+
+static inline vaddr_t
+warm_va(int slot)
+{
+	return warm.base + (vaddr_t)slot * RUN_BYTES;
+}
+
+/* the slot + 1 of the warm run that holds frame pfn, or 0; no lock */
+static inline unsigned
+warm_slot(uint64_t pfn)
+{
+	if (warm.slot_of == NULL)
+		return 0;
+	return __atomic_load_n(&warm.slot_of[pfn >> CHUNK_SHIFT],
+	    __ATOMIC_RELAXED);
+}
+
+static void
+warm_init(void)
+{
+	int err, i;
+
+	warm.slot_of = pmap_bootstrap_alloc((pm.phys_cap >> PAGE_SHIFT >>
+	    CHUNK_SHIFT) + 1);
+	for (i = 0; i < WARM_MAX; i++)
+		warm.run[i] = NO_RUN;
+	/* room for the slots at a 2 MiB boundary; none if the host will
+	 * not move mappings (host_move: Linux 5.13) */
+	warm.base = host_reserve(0, (WARM_MAX + 1) * RUN_BYTES, &err);
+	if (warm.base != 0) {
+		vaddr_t a = (warm.base + RUN_BYTES - 1) & ~(vaddr_t)(RUN_BYTES - 1);
+
+		if (a > warm.base)
+			(void)host_unmap(warm.base, a - warm.base);
+		(void)host_unmap(a + WARM_MAX * RUN_BYTES,
+		    warm.base + RUN_BYTES - a);
+		warm.base = a;
+	}
+}
+
+/* warm_drop: the run in slot forgets its mapping; pm_lock held */
+static void
+warm_drop(int slot)
+{
+	int err;
+
+	(void)host_reserve(warm_va(slot), RUN_BYTES, &err);
+	__atomic_store_n(&warm.slot_of[warm.run[slot]], 0, __ATOMIC_RELAXED);
+	warm.run[slot] = NO_RUN;
+	warm.n--;
+	warm.drops++;
+}
+
+/* drop the warm runs that hold any of frames [pfn, pfn + n) */
+static void
+warm_drop_frames(uint64_t pfn, size_t n)
+{
+	uint64_t r, last;
+
+	if (warm.n == 0 || n == 0)
+		return;
+	last = (pfn + n - 1) >> CHUNK_SHIFT;
+	for (r = pfn >> CHUNK_SHIFT; r <= last; r++)
+		if (warm.slot_of[r] != 0)
+			warm_drop(warm.slot_of[r] - 1);
+}
+
+static void
+warm_drop_all(void)
+{
+	int i;
+
+	for (i = 0; i < WARM_MAX && warm.n > 0; i++)
+		if (warm.run[i] != NO_RUN)
+			warm_drop(i);
+}
+
+/*
+ * warm_park_range: the update is about to take away the host mappings
+ * of pages [s, e).  Each aligned 2 MiB in it that the host maps
+ * read-write to one aligned run of frames, and that is not wired, moves
+ * to a slot instead (host_move), the oldest run making way.
+ */
+static void
+warm_park_range(size_t s, size_t e)
+{
+	size_t c, k;
+
+	if (warm.base == 0)
+		return;
+	for (c = (s + RUN_PAGES - 1) & ~(RUN_PAGES - 1); c + RUN_PAGES <= e;
+	    c += RUN_PAGES) {
+		uint64_t p0 = pm.pte[c], pfn0 = PTE_PFN(p0);
+		int slot, i;
+
+		if ((pfn0 & (RUN_PAGES - 1)) != 0)
+			continue;
+		for (k = 0; k < RUN_PAGES; k++) {
+			uint64_t p = pm.pte[c + k];
+
+			if (PTE_HKIND(p) != HK_CUR || (p & PTE_W) ||
+			    PTE_HPROTV(p) != (VM_PROT_READ | VM_PROT_WRITE) ||
+			    PTE_PFN(p) != pfn0 + k)
+				break;
+		}
+		if (k < RUN_PAGES || (pfn0 + RUN_PAGES - 1 >= pm.fd_split &&
+		    pfn0 < pm.fd_split))
+			continue;
+		if (warm.slot_of[pfn0 >> CHUNK_SHIFT] != 0)	/* stale */
+			warm_drop(warm.slot_of[pfn0 >> CHUNK_SHIFT] - 1);
+		slot = -1;
+		for (i = 0; i < WARM_MAX; i++) {
+			if (warm.run[i] == NO_RUN) {
+				slot = i;
+				break;
+			}
+			if (slot < 0 || warm.when[i] < warm.when[slot])
+				slot = i;
+		}
+		if (warm.run[slot] != NO_RUN)
+			warm_drop(slot);
+		if (host_move(idx_to_va(c), RUN_BYTES, warm_va(slot)) != 0)
+			return;
+		warm.run[slot] = pfn0 >> CHUNK_SHIFT;
+		warm.when[slot] = ++warm.clock;
+		__atomic_store_n(&warm.slot_of[pfn0 >> CHUNK_SHIFT],
+		    (uint8_t)(slot + 1), __ATOMIC_RELAXED);
+		warm.n++;
+		warm.parks++;
+	}
+}
+
+/*
+ * warm_cut: an update maps pages [i, j) to frames from pfn on: end the
+ * run where a whole warm run begins (it comes in by itself), or at the
+ * end of the warm run it starts with.  => the new j.
+ */
+static size_t
+warm_cut(size_t i, uint64_t pfn, size_t j)
+{
+	size_t k;
+
+	if (warm.n == 0 || ((i - pfn) & (RUN_PAGES - 1)) != 0)
+		return j;
+	if ((i & (RUN_PAGES - 1)) == 0 && j - i >= RUN_PAGES &&
+	    warm_slot(pfn) != 0)
+		return i + RUN_PAGES;
+	for (k = (i + RUN_PAGES) & ~(RUN_PAGES - 1); k + RUN_PAGES <= j;
+	    k += RUN_PAGES)
+		if (warm_slot(pfn + (k - i)) != 0)
+			return k;
+	return j;
+}
+
+/*
+ * warm_unpark: map pages [i, j) (frames from pfn on, host protection ep)
+ * by moving a warm run in, when they are one whole warm run.  Deferred
+ * zeroing is done through the slot, where the pages are mapped already.
+ * => 0 done; else nothing was done (the caller maps them).
+ */
+static int
+warm_unpark(size_t i, uint64_t pfn, size_t j, int ep)
+{
+	int slot, err;
+	size_t k;
+	vaddr_t sva;
+
+	if (j - i != RUN_PAGES || (i & (RUN_PAGES - 1)) != 0 ||
+	    (pfn & (RUN_PAGES - 1)) != 0 || warm_slot(pfn) == 0)
+		return -1;
+	slot = (int)warm_slot(pfn) - 1;
+	sva = warm_va(slot);
+	for (k = 0; k < RUN_PAGES; k++) {
+		struct vm_page *pg = pfn_to_page(pfn + k);
+
+		if (pg->mdflags & PMD_NEEDZERO) {
+			memset((void *)(sva + ptoa(k)), 0, PAGE_SIZE);
+			pg->mdflags &= (uint8_t)~PMD_NEEDZERO;
+		}
+	}
+	if (host_move(sva, RUN_BYTES, idx_to_va(i)) != 0) {
+		warm_drop(slot);
+		return -1;
+	}
+	(void)host_reserve(sva, RUN_BYTES, &err);
+	__atomic_store_n(&warm.slot_of[pfn >> CHUNK_SHIFT], 0,
+	    __ATOMIC_RELAXED);
+	warm.run[slot] = NO_RUN;
+	warm.n--;
+	warm.hits++;
+	if (ep != (VM_PROT_READ | VM_PROT_WRITE))
+		(void)host_protect(idx_to_va(i), RUN_BYTES, ep);
+	return 0;
+}
+
+int
+pmap_warm_count(void)
+{
+	return __atomic_load_n(&warm.n, __ATOMIC_RELAXED);
+}
+
+int
+pmap_warm_runs(size_t *frames, int max)
+{
+	int slot[WARM_MAX], i, k, n = 0;
+
+	PM_LOCK();
+	/* the slots in use, newest first */
+	for (i = 0; i < WARM_MAX; i++) {
+		if (warm.run[i] == NO_RUN)
+			continue;
+		for (k = n++; k > 0 && warm.when[slot[k - 1]] < warm.when[i];
+		    k--)
+			slot[k] = slot[k - 1];
+		slot[k] = i;
+	}
+	if (n > max)
+		n = max;
+	for (i = 0; i < n; i++)
+		frames[i] = (size_t)warm.run[slot[i]] << CHUNK_SHIFT;
+	PM_UNLOCK();
+	return n;
+}
+
+void
+pmap_warm_stats(struct pmap_warm_stats *ws)
+{
+	PM_LOCK();
+	ws->nwarm = warm.n;
+	ws->parks = warm.parks;
+	ws->hits = warm.hits;
+	ws->drops = warm.drops;
+	PM_UNLOCK();
+}
+
+/*
  * Bootstrap.
  */
 void *
@@ -421,6 +674,7 @@ pmap_bootstrap(const struct kva_params *p, struct pmap_bootinfo *bi)
 	pte_bytes = (kva_size >> PAGE_SHIFT) * sizeof(uint64_t);
 	pte_bytes += (kva_size >> PAGE_SHIFT >> CHUNK_SHIFT) * sizeof(uint16_t) +
 	    64;		/* the chunk counts */
+	pte_bytes += (cap >> PAGE_SHIFT >> CHUNK_SHIFT) + 64;	/* warm.slot_of */
 	pg_bytes = (cap >> PAGE_SHIFT) * sizeof(struct vm_page);
 	/* pools: map entries, pv entries, objects, slot tables, the page
 	 * hash; 8 MiB plus 1 MiB per GiB of kernel VA holds a million
@@ -470,6 +724,7 @@ pmap_bootstrap(const struct kva_params *p, struct pmap_bootinfo *bi)
 	    sizeof(uint16_t) + sizeof(uint16_t));
 	bi->pages = pmap_bootstrap_alloc(pg_bytes);
 	KASSERT(pm.pte != NULL && bi->pages != NULL);
+	warm_init();
 	kva_pool_init(&pm.pv_pool, sizeof(struct pv_entry), "pvpl");
 
 	/*
@@ -514,6 +769,10 @@ pmap_shutdown(void)
 {
 	if (!pm.booted)
 		return;
+	if (warm.base != 0)
+		(void)host_unmap(warm.base, (size_t)WARM_MAX << (CHUNK_SHIFT +
+		    PAGE_SHIFT));
+	memset(&warm, 0, sizeof(warm));
 	(void)host_unmap(pm.kva_base, pm.kva_end - pm.kva_base);
 	(void)host_unmap(pm.dmap_base, pm.phys_cap);
 	if (pm.memfd_hi != pm.memfd)
@@ -569,6 +828,12 @@ pmap_direct_map(paddr_t pa)
 {
 	struct vm_page *pg = PHYS_TO_VM_PAGE(pa);
 
+	if (KVA_UNLIKELY(warm_slot(pa >> PAGE_SHIFT) != 0)) {
+		PM_LOCK();
+		warm_drop_frames(pa >> PAGE_SHIFT, 1);
+		PM_UNLOCK();
+	}
+
 	if (__atomic_load_n(&pg->mdflags, __ATOMIC_RELAXED) & PMD_NEEDZERO)
 		zero_pending(pg);
 	__atomic_fetch_or(&pg->mdflags, PMD_DMAP, __ATOMIC_RELAXED);
@@ -602,8 +867,9 @@ pmap_zero_prepare(paddr_t pa, size_t len, int punch)
 	size_t first = (size_t)(pa >> PAGE_SHIFT), n = len >> PAGE_SHIFT;
 	int indmap = 0;
 
-	(void)punch;
 	PM_LOCK();
+	if (punch)
+		warm_drop_frames(first, n);
 	for (size_t i = 0; i < n; i++) {
 		struct vm_page *pg = pfn_to_page(first + i);
 
@@ -778,8 +1044,10 @@ remove_range_locked(size_t s, size_t e)
 		if ((p & (PTE_V | PTE_HK)) == 0)
 			continue;
 		if (p & PTE_V) {
+			/* the frame and wiring stay, for the update to see
+			 * what the host maps (section 10) */
 			pv_remove(pfn_to_page(PTE_PFN(p)), idx_to_va(idx));
-			pte_write(idx, p & (PTE_HK | PTE_HPROT));
+			pte_write(idx, p & ~PTE_V);
 		}
 		if (idx < lo)
 			lo = idx;
@@ -1274,6 +1542,7 @@ sync_range(size_t s, size_t e)
 	while (i < e) {
 		int ep, ep2, act = pte_action(pm.pte[i], &ep), rv = 0;
 		uint64_t pfn = PTE_PFN(pm.pte[i]);
+		int moved = 0;
 
 		for (j = i + 1; j < e; j++) {
 			uint64_t p = pm.pte[j];
@@ -1284,14 +1553,23 @@ sync_range(size_t s, size_t e)
 			    fd_side(PTE_PFN(p)) != fd_side(pfn)))
 				break;
 		}
-		if (act == ACT_MAP)
-			zero_run_locked(pfn, j - i);
+		if (act == ACT_MAP) {
+			/* a warm run comes in whole, by a move (section 10) */
+			j = warm_cut(i, pfn, j);
+			moved = warm_unpark(i, pfn, j, ep) == 0;
+			if (!moved) {
+				warm_drop_frames(pfn, j - i);
+				zero_run_locked(pfn, j - i);
+			}
+		}
 		switch (act) {
 		case ACT_MAP:
 			/* a lone page is left to fault in on first use: the
 			 * populate call would cost as much as that fault */
-			rv = host_map_file(idx_to_va(i), (j - i) << PAGE_SHIFT,
-			    ep, fd_of(pfn), (off_t)(pfn << PAGE_SHIFT), j - i > 1);
+			if (!moved)
+				rv = host_map_file(idx_to_va(i),
+				    (j - i) << PAGE_SHIFT, ep, fd_of(pfn),
+				    (off_t)(pfn << PAGE_SHIFT), j - i > 1);
 			break;
 		case ACT_PROT:
 			rv = host_protect(idx_to_va(i), (j - i) << PAGE_SHIFT, ep);
@@ -1303,6 +1581,7 @@ sync_range(size_t s, size_t e)
 				    (j - i) << PAGE_SHIFT);
 			break;
 		case ACT_UNMAP:
+			warm_park_range(i, j);
 			if (host_reserve(idx_to_va(i), (j - i) << PAGE_SHIFT,
 			    &rv) != 0)
 				rv = 0;
@@ -1323,9 +1602,13 @@ sync_range(size_t s, size_t e)
 					pm.chunk_hmapped[k >> CHUNK_SHIFT]++;
 				else if (was != HK_NONE && hk == HK_NONE)
 					pm.chunk_hmapped[k >> CHUNK_SHIFT]--;
-				pm.pte[k] = (pm.pte[k] & ~(PTE_HK | PTE_HPROT)) |
-				    (hk << PTE_HK_SHIFT) |
-				    ((uint64_t)ep << PTE_HPROT_SHIFT);
+				if (hk == HK_NONE)	/* forget the frame */
+					pm.pte[k] = 0;
+				else
+					pm.pte[k] = (pm.pte[k] &
+					    ~(PTE_HK | PTE_HPROT)) |
+					    (hk << PTE_HK_SHIFT) |
+					    ((uint64_t)ep << PTE_HPROT_SHIFT);
 			}
 		}
 		i = j;
@@ -1533,6 +1816,8 @@ pmap_fork_lock(void)
 	rv = pmap_sync_locked();
 	if (rv != 0)
 		pm.sync_error = rv;
+	/* a parked run maps this memfd, which the child must not share */
+	warm_drop_all();
 	fork_plan();
 }
 

@@ -121,6 +121,23 @@ void pmap_kprotect(vaddr_t sva, vaddr_t eva, vm_prot_t prot);
  */
 int pmap_kmove(vaddr_t sva, vaddr_t eva, vaddr_t dva);
 
+/*
+ * Warm runs (pmap.c, section 10): the host mappings of whole aligned
+ * 2 MiB runs of pageable memory are kept, moved aside, when they are
+ * taken away, and moved back in when the same run is mapped whole again.
+ */
+struct pmap_warm_stats {
+	int nwarm;		/* runs kept now */
+	long parks, hits, drops;	/* kept, moved back in, given up */
+};
+void pmap_warm_stats(struct pmap_warm_stats *ws);
+/* pmap_warm_runs: the first frames of up to max warm runs, the most
+ * recently kept first (a reservation takes one of them if it is free).
+ * => how many */
+int pmap_warm_runs(size_t *frames, int max);
+/* pmap_warm_count: warm runs kept now; no lock, a hint */
+int pmap_warm_count(void);
+
 /* pmap_page_freed: pg goes back to the free lists: its referenced and
  * modified history ends (what the direct map holds of it is kept).
  * pre: pg has no mapping at a kernel VA. */

@@ -60,8 +60,12 @@ struct kva_params {
 	size_t prezero;		/* bytes of free pages kept zeroed ahead;
 				 * 0 = none, KVA_PREZERO_AUTO = derived */
 	int statsfile;		/* 1 = keep the statistics file (default) */
+	long warm;		/* 2 MiB runs whose host mappings the pmap
+				 * keeps aside (pmap.c, section 10), at
+				 * most 32; 0 = none */
 };
 #define KVA_PREZERO_AUTO ((size_t)-1)
+#define KVA_WARM_DEFAULT 32
 #define KVA_DECOMMIT_DEFAULT 1000	/* ms */
 
 /*

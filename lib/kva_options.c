@@ -94,6 +94,7 @@ static const struct kva_option kva_option_table[] = {
 	OPT_SIZE("freetarg", freetarg),	/* and frees until this */
 	OPT_COUNT("decommit", decommit),	/* ms idle before punching; 0 never */
 	OPT_SIZE("prezero", prezero),	/* free memory kept zeroed ahead */
+	OPT_COUNT("warm", warm),	/* 2 MiB runs kept mapped aside */
 	OPT_BOOL("statsfile", statsfile),	/* the statistics file */
 };
 #define KVA_NOPTIONS (sizeof(kva_option_table) / sizeof(kva_option_table[0]))
@@ -108,6 +109,7 @@ kva_params_default(struct kva_params *p)
 	p->uring = 1;
 	p->decommit = KVA_DECOMMIT_DEFAULT;
 	p->prezero = KVA_PREZERO_AUTO;
+	p->warm = KVA_WARM_DEFAULT;
 	p->statsfile = 1;
 }
 

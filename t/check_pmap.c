@@ -487,6 +487,23 @@ START_TEST(test_warm_runs)
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	pmap_warm_stats(&w3);
 	ck_assert_int_eq(w3.nwarm, 0);
+
+	/* warm=0 keeps nothing */
+	kva_fini();
+	{
+		struct kva_config cfg = { .physmem = (size_t)256 << 20,
+		    .kva = (size_t)1 << 30, .options = "warm=0" };
+
+		ck_assert_int_eq(kva_init(&cfg), 0);
+	}
+	va = uvm_km_valloc(kernel_map, sz);
+	ck_assert(va != 0);
+	for (i = 0; i < sz; i += PAGE_SIZE)
+		*(volatile uint32_t *)(va + i + 8) = 0x5a5a5a5a;
+	uvm_km_free(kernel_map, va, sz);
+	pmap_warm_stats(&w3);
+	ck_assert_int_eq(w3.parks, 0);
+	ck_assert_int_eq(w3.nwarm, 0);
 }
 END_TEST
 

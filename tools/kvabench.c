@@ -1096,6 +1096,50 @@ vq_batch(void *arg, long iters)
 	return ns;
 }
 
+/* cold first touch: kva with warm=0 (no host mapping kept aside to move
+ * back in) against anonymous memory, each in a child of its own */
+static double
+vc_kva_batch(void *arg, long iters)
+{
+	struct vt_ctx *c = arg;
+	double t0 = now_ns();
+
+	valloc_touch_batch(c, iters);
+	return now_ns() - t0;
+}
+
+static double
+vc_anon_batch(void *arg, long iters)
+{
+	struct vt_ctx *c = arg;
+	double t0 = now_ns();
+
+	anon_touch_batch(c, iters);
+	return now_ns() - t0;
+}
+
+static int
+bench_valloc_cold(const struct kb_bench *bn, struct kb_result *r)
+{
+	struct vt_ctx c = { (size_t)64 << 20, ((size_t)64 << 20) /
+	    (size_t)kb_pagesize, NULL, 0 };
+	struct kb_remote k, b;
+
+	(void)bn;
+	kb_remote_start(&k, "warm=0", vc_kva_batch, &c);
+	kb_remote_start(&b, "", vc_anon_batch, &c);
+	kb_remote_pair(&k, &b, opt.quick ? 1 : 2, r);
+	kb_remote_stop(&k);
+	kb_remote_stop(&b);
+	note_add(r, "per page: kva %.3f us, anonymous mmap %.3f us.  kva: "
+	    "warm=0, so every page is mapped afresh and its first touch "
+	    "exits to the hypervisor on a shadow-paging host "
+	    "(tools/hostcost).  Paired ratio p25..p75 %.3f..%.3f",
+	    r->kva / 1e3 / (double)c.npages, r->base / 1e3 / (double)c.npages,
+	    r->pratio_q[1], r->pratio_q[3]);
+	return 0;
+}
+
 static int
 bench_valloc_prezero(const struct kb_bench *bn, struct kb_result *r)
 {
@@ -1493,7 +1537,8 @@ static const struct kb_bench benches[] = {
 	{ "valloc_seq_touch_64m", bench_valloc_touch, 0.3, 0,
 	    "first touch of 64 MiB of uvm_km_valloc memory, page by page in "
 	    "order, + uvm_km_free, vs a fresh anonymous mmap touched the same "
-	    "way + munmap" },
+	    "way + munmap (kva's defaults: the runs freed by one round come "
+	    "back warm in the next; valloc_seq_touch_cold has them off)" },
 	{ "valloc_rand_touch_64m", bench_valloc_touch, 1.5, 1,
 	    "the same in random page order" },
 	{ "vmas_per_gib", bench_vmas, 1.0, 0,
@@ -1509,6 +1554,10 @@ static const struct kb_bench benches[] = {
 	{ "zalloc_16p_prezero", bench_zalloc_prezero, NAN, 16,
 	  "uvm_km_zalloc(16 pages) + touch + free, pre-zeroed queue warm vs "
 	  "prezero=0 (informational)" },
+	{ "valloc_seq_touch_cold", bench_valloc_cold, NAN, 0,
+	  "sequential first touch of a 64 MiB uvm_km_valloc with warm=0 "
+	  "(no warm runs: every page mapped afresh) against a fresh "
+	  "anonymous mmap (informational)" },
 	{ "valloc_seq_touch_prezero", bench_valloc_prezero, NAN, 0,
 	  "first touch in order of 64 MiB of reused uvm_km_valloc memory, "
 	  "pre-zeroed queue warm vs prezero=0 (informational)" },

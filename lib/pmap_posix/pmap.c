@@ -68,6 +68,27 @@
  *    submission; without it (no liburing, the ring cannot be set up,
  *    uring=0, valgrind) the same calls are made one by one.
  *
+ * 10. Warm runs.  On a host that shadows page tables (PVM), the first
+ *    touch of a page at a newly mapped VA exits to the hypervisor, 5-10
+ *    us a page (tools/hostcost), however the page was mapped; but mremap
+ *    of a whole aligned 2 MiB moves the page table itself and the host
+ *    keeps its entries.  So when an update takes away the host mapping
+ *    of a whole aligned 2 MiB of pageable memory that maps one aligned
+ *    run of frames read-write, the mapping moves (host_move) to a slot
+ *    in a private region instead, up to warm= runs (32 by default, the
+ *    oldest making way); when an update maps that run whole again at an
+ *    aligned 2 MiB, it moves back, its deferred zeroing done through the
+ *    slot, and its pages are touched with no exit.  uvm_page.c's
+ *    reservations prefer warm runs, and uvm_fault maps a chunk whole at
+ *    its first fault while there are any.  A warm run's frames are free
+ *    or about to be mapped again; it is dropped (its slot made PROT_NONE
+ *    again) when a frame of it is mapped alone, used through the direct
+ *    map or punched, so that no page stays mapped twice, and all are
+ *    dropped before fork, since the child must not share this memfd.
+ *    Removed PTEs keep their frame until the update, for it to see what
+ *    the host maps.  The slots are outside the kernel VA and are not in
+ *    the VMA count; the headroom left to the process covers them.
+ *
  * Locking: one lock, pm_lock, for the PTEs, pv lists, queues and counts
  * (rank 5 in kva_impl.h).  It is held across the host calls of an
  * update; they are short.  Host execute permission is never granted: the
@@ -162,7 +183,7 @@ static struct {
 	uint64_t when[WARM_MAX];	/* park order, oldest lowest */
 	uint64_t clock;
 	uint8_t *slot_of;		/* per run: its slot + 1, or 0 */
-	int n;
+	int n, max;			/* kept, and the most kept */
 	long parks, hits, drops;
 } warm;
 
@@ -413,7 +434,7 @@ warm_slot(uint64_t pfn)
 }
 
 static void
-warm_init(void)
+warm_init(long max)
 {
 	int err, i;
 
@@ -421,8 +442,11 @@ warm_init(void)
 	    CHUNK_SHIFT) + 1);
 	for (i = 0; i < WARM_MAX; i++)
 		warm.run[i] = NO_RUN;
-	/* room for the slots at a 2 MiB boundary; none if the host will
-	 * not move mappings (host_move: Linux 5.13) */
+	warm.max = max < 0 ? 0 : max > WARM_MAX ? WARM_MAX : (int)max;
+	if (warm.max == 0)
+		return;
+	/* room for the slots at a 2 MiB boundary (without it, or where the
+	 * host will not move mappings, nothing is kept) */
 	warm.base = host_reserve(0, (WARM_MAX + 1) * RUN_BYTES, &err);
 	if (warm.base != 0) {
 		vaddr_t a = (warm.base + RUN_BYTES - 1) & ~(vaddr_t)(RUN_BYTES - 1);
@@ -506,7 +530,7 @@ warm_park_range(size_t s, size_t e)
 		if (warm.slot_of[pfn0 >> CHUNK_SHIFT] != 0)	/* stale */
 			warm_drop(warm.slot_of[pfn0 >> CHUNK_SHIFT] - 1);
 		slot = -1;
-		for (i = 0; i < WARM_MAX; i++) {
+		for (i = 0; i < warm.max; i++) {
 			if (warm.run[i] == NO_RUN) {
 				slot = i;
 				break;
@@ -724,7 +748,7 @@ pmap_bootstrap(const struct kva_params *p, struct pmap_bootinfo *bi)
 	    sizeof(uint16_t) + sizeof(uint16_t));
 	bi->pages = pmap_bootstrap_alloc(pg_bytes);
 	KASSERT(pm.pte != NULL && bi->pages != NULL);
-	warm_init();
+	warm_init(p->warm);
 	kva_pool_init(&pm.pv_pool, sizeof(struct pv_entry), "pvpl");
 
 	/*

@@ -115,33 +115,23 @@ c_fresh(void)
 	return ns;
 }
 
+/* made prot, then read-write again */
 static double
-c_none_rw(void)
+reprotected(int prot)
 {
 	char *p = map_memfd(area);
 	double ns;
 
 	touch(p);
-	xprotect(p, PROT_NONE);
+	xprotect(p, prot);
 	xprotect(p, PROT_READ | PROT_WRITE);
 	ns = touch(p);
 	reserve(p);
 	return ns;
 }
 
-static double
-c_read_rw(void)
-{
-	char *p = map_memfd(area);
-	double ns;
-
-	touch(p);
-	xprotect(p, PROT_READ);
-	xprotect(p, PROT_READ | PROT_WRITE);
-	ns = touch(p);
-	reserve(p);
-	return ns;
-}
+static double c_none_rw(void) { return reprotected(PROT_NONE); }
+static double c_read_rw(void) { return reprotected(PROT_READ); }
 
 /* mremap to another 2 MiB-aligned VA; off shifts the destination by a
  * page, so that no page table can move whole */

@@ -1098,36 +1098,32 @@ vq_batch(void *arg, long iters)
 
 /* cold first touch: kva with warm=0 (no host mapping kept aside to move
  * back in) against anonymous memory, each in a child of its own */
-static double
-vc_kva_batch(void *arg, long iters)
-{
-	struct vt_ctx *c = arg;
-	double t0 = now_ns();
-
-	valloc_touch_batch(c, iters);
-	return now_ns() - t0;
-}
+struct vc_ctx {
+	struct vt_ctx vt;
+	void (*fn)(void *, long);	/* valloc_ or anon_touch_batch */
+};
 
 static double
-vc_anon_batch(void *arg, long iters)
+vc_batch(void *arg, long iters)
 {
-	struct vt_ctx *c = arg;
+	struct vc_ctx *c = arg;
 	double t0 = now_ns();
 
-	anon_touch_batch(c, iters);
+	c->fn(&c->vt, iters);
 	return now_ns() - t0;
 }
 
 static int
 bench_valloc_cold(const struct kb_bench *bn, struct kb_result *r)
 {
-	struct vt_ctx c = { (size_t)64 << 20, ((size_t)64 << 20) /
-	    (size_t)kb_pagesize, NULL, 0 };
+	struct vc_ctx kc = { { (size_t)64 << 20, ((size_t)64 << 20) /
+	    (size_t)kb_pagesize, NULL, 0 }, valloc_touch_batch };
+	struct vc_ctx bc = { kc.vt, anon_touch_batch };
 	struct kb_remote k, b;
 
 	(void)bn;
-	kb_remote_start(&k, "warm=0", vc_kva_batch, &c);
-	kb_remote_start(&b, "", vc_anon_batch, &c);
+	kb_remote_start(&k, "warm=0", vc_batch, &kc);
+	kb_remote_start(&b, "", vc_batch, &bc);
 	kb_remote_pair(&k, &b, opt.quick ? 1 : 2, r);
 	kb_remote_stop(&k);
 	kb_remote_stop(&b);
@@ -1135,8 +1131,9 @@ bench_valloc_cold(const struct kb_bench *bn, struct kb_result *r)
 	    "warm=0, so every page is mapped afresh and its first touch "
 	    "exits to the hypervisor on a shadow-paging host "
 	    "(tools/hostcost).  Paired ratio p25..p75 %.3f..%.3f",
-	    r->kva / 1e3 / (double)c.npages, r->base / 1e3 / (double)c.npages,
-	    r->pratio_q[1], r->pratio_q[3]);
+	    r->kva / 1e3 / (double)kc.vt.npages,
+	    r->base / 1e3 / (double)kc.vt.npages, r->pratio_q[1],
+	    r->pratio_q[3]);
 	return 0;
 }
 

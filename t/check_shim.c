@@ -642,6 +642,40 @@ START_TEST(large_chunk_pool)
 	for (i = 0; i < 4 * MIB + 100; i += 512)
 		ck_assert_int_eq(r[i], 0x34);
 	free(r);
+
+	/* a pooled chunk for the last piece: a guard page right after the
+	 * block, which realloc moves as it grows into the rest */
+	ck_assert_int_ge(malloc_trim(0), 0);
+	p = malloc(4 * MIB);
+	q = malloc(4 * MIB);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_nonnull(q);
+	memset(p, 1, 4 * MIB);
+	memset(q, 2, 4 * MIB);
+	free(p);
+	free(q);
+	ck_assert_uint_ge(mallinfo2().keepcost, 8 * MIB);
+	r = malloc(5 * MIB);			/* three chunks */
+	ck_assert_ptr_nonnull(r);
+	/* a chunk left, and the slack */
+	ck_assert_uint_le(mallinfo2().keepcost, 3 * MIB);
+	memset(r, 3, 5 * MIB);
+	st = run_child(touch, r + 5 * MIB, out, sizeof(out));
+	ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV,
+	    "guard page: status %#x, stderr: %s", st, out);
+	ck_assert_ptr_nonnull(strstr(out, "guard page of block"));
+	q = realloc(r, 5 * MIB + MIB / 2);	/* in place, into the slack */
+	ck_assert_ptr_eq(q, r);
+	for (i = 0; i < 5 * MIB; i += 4096)
+		ck_assert_int_eq(q[i], 3);
+	memset(q, 4, 5 * MIB + MIB / 2);
+	st = run_child(touch, q + 5 * MIB + MIB / 2, out, sizeof(out));
+	ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV,
+	    "guard page after realloc: status %#x, stderr: %s", st, out);
+	free(q);
+	st = run_child(touch, q + MIB, out, sizeof(out));
+	ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV,
+	    "freed: status %#x, stderr: %s", st, out);
 	ck_assert_int_ge(malloc_trim(0), 0);
 	ck_assert_uint_eq(mallinfo2().keepcost, 0);
 }

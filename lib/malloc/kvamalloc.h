@@ -144,7 +144,9 @@ struct kma_large {
 	vaddr_t rstart, rend;		/* (G) VA reserved in kmem_map */
 	size_t npages;			/* (G) pages of the block */
 	size_t mapped;			/* (G) pages mapped at va: npages, then
-					 * slack mapped inaccessible */
+					 * slack: inaccessible, or (the last
+					 * chunk from the pool) a guard page
+					 * and pages left accessible */
 	size_t size;			/* (G) bytes asked for */
 };
 

@@ -524,6 +524,11 @@ pool_free(struct kma_large *lb)
 	    q * PT_SPAN > held_limit() ||
 	    va_reserve_aligned(&to, q * PT_SPAN, PT_SPAN) != 0)
 		return ENOMEM;
+	/* the guard page and slack join the block again: a chunk moves
+	 * whole only if one host mapping holds it */
+	if (lb->mapped > lb->npages)
+		pmap_kprotect(lb->va + ptoa(lb->npages),
+		    lb->va + ptoa(lb->mapped), VM_PROT_READ | VM_PROT_WRITE);
 	rv = pmap_kmove(lb->va, lb->va + q * PT_SPAN, to);
 	if (rv > 0) {
 		uvm_unmap(kmem_map, to, to + q * PT_SPAN);
@@ -546,23 +551,29 @@ pool_free(struct kma_large *lb)
 }
 
 /*
- * pool_map: map npages at va (2 MiB aligned, nothing mapped there): the
- * whole 2 MiB pieces from pooled chunks while there are any (neighbours
- * in the pool move together), the rest afresh.  zero: it must read zero.
- * => 0, or ENOMEM with nothing mapped.
+ * pool_map: map npages at va (2 MiB aligned, nothing mapped there, VA
+ * reserved up to the next 2 MiB past the block): its 2 MiB pieces from
+ * pooled chunks while there are any (neighbours in the pool move
+ * together), the rest afresh.  A chunk for the last, partial piece
+ * leaves pages after the block: the first is made the guard page, the
+ * others stay mapped as slack (unreachable but by a jump over the
+ * guard; realloc grows into them).  zero: the block must read zero.
+ * => 0 and in *mappedp the pages mapped at va, or ENOMEM with nothing
+ *    mapped.
  */
 static int
-pool_map(vaddr_t va, size_t npages, int zero)
+pool_map(vaddr_t va, size_t npages, int zero, size_t *mappedp)
 {
-	size_t q = npages / CHUNK_PAGES, done = 0;
+	size_t want = (npages + CHUNK_PAGES - 1) / CHUNK_PAGES, done = 0;
+	size_t q = npages / CHUNK_PAGES;
 	int error;
 
-	while (done < q && pool_n > 0) {
+	while (done < want && pool_n > 0) {
 		vaddr_t c = pool_pop();
 		size_t k = 1;
 		int rv;
 
-		while (done + k < q && pool_n > 0 &&
+		while (done + k < want && pool_n > 0 &&
 		    pool_peek() == c + k * PT_SPAN) {
 			(void)pool_pop();
 			k++;
@@ -584,10 +595,22 @@ pool_map(vaddr_t va, size_t npages, int zero)
 		lst.chunk_hits += k;
 		lst.reuse_pages += k * CHUNK_PAGES;
 	}
+	if (done > q) {
+		pmap_kprotect(va + ptoa(npages), va + ptoa(npages + 1),
+		    VM_PROT_NONE);
+		*mappedp = done * CHUNK_PAGES;
+		if (pmap_sync(pmap_kernel()) != 0) {
+			/* the slack goes instead (removal always succeeds) */
+			pages_unmap(va + ptoa(npages), *mappedp - npages);
+			*mappedp = npages;
+		}
+		return 0;
+	}
 	error = pages_map(va + done * PT_SPAN, npages - done * CHUNK_PAGES,
 	    zero);
 	if (error != 0)
 		pages_unmap(va, done * CHUNK_PAGES);
+	*mappedp = npages;
 	return error;
 }
 
@@ -685,7 +708,7 @@ void *
 kma_large_alloc(size_t size, size_t align, int zero)
 {
 	struct kma_large *lb;
-	size_t npages = round_page(size) >> PAGE_SHIFT, rsize;
+	size_t npages = round_page(size) >> PAGE_SHIFT, rsize, mapped = 0;
 	vaddr_t va;
 
 	if (align < PAGE_SIZE)
@@ -702,16 +725,21 @@ kma_large_alloc(size_t size, size_t align, int zero)
 	}
 	pthread_mutex_unlock(&kma_large_lock);
 	rsize = ptoa(npages + 1);
-	/* a block that can give chunks to the pool starts a page table */
-	if (npages >= CHUNK_PAGES && align < PT_SPAN)
-		align = PT_SPAN;
+	/* a block that can give chunks to the pool starts a page table, and
+	 * its VA runs to the end of its last one (pool_map) */
+	if (npages >= CHUNK_PAGES) {
+		if (align < PT_SPAN)
+			align = PT_SPAN;
+		rsize = (rsize + PT_SPAN - 1) & ~(PT_SPAN - 1);
+	}
 	lb = kma_meta_alloc();
 	if (lb == NULL)
 		return NULL;
 	pthread_mutex_lock(&kma_large_lock);
 	if (va_reserve_aligned(&va, rsize, align) != 0)
 		goto fail;
-	if ((npages >= CHUNK_PAGES ? pool_map(va, npages, zero) :
+	mapped = npages;
+	if ((npages >= CHUNK_PAGES ? pool_map(va, npages, zero, &mapped) :
 	    pages_map(va, npages, zero)) != 0) {
 		uvm_unmap(kmem_map, va, va + rsize);
 		goto fail;
@@ -719,7 +747,8 @@ kma_large_alloc(size_t size, size_t align, int zero)
 	lb->va = va;
 	lb->rstart = va;
 	lb->rend = va + rsize;
-	lb->npages = lb->mapped = npages;
+	lb->npages = npages;
+	lb->mapped = mapped;
 have:
 	if (kma_pagemap_set(lb->va, 1, (uintptr_t)lb | KMA_PM_LARGE) != 0) {
 		drop(lb);
@@ -841,6 +870,10 @@ grow(struct kma_large *lb, size_t npages)
 	if (from > lb->npages) {
 		pmap_kprotect(lb->va + ptoa(lb->npages), lb->va + ptoa(from),
 		    VM_PROT_READ | VM_PROT_WRITE);
+		/* slack left after it: its first page is the guard now */
+		if (from < lb->mapped)
+			pmap_kprotect(lb->va + ptoa(from),
+			    lb->va + ptoa(from + 1), VM_PROT_NONE);
 		if (pmap_sync(pmap_kernel()) != 0) {
 			/* removal always succeeds */
 			pages_unmap(lb->va + ptoa(lb->npages),

@@ -708,7 +708,7 @@ void *
 kma_large_alloc(size_t size, size_t align, int zero)
 {
 	struct kma_large *lb;
-	size_t npages = round_page(size) >> PAGE_SHIFT, rsize, mapped = 0;
+	size_t npages = round_page(size) >> PAGE_SHIFT, rsize, mapped;
 	vaddr_t va;
 
 	if (align < PAGE_SIZE)
@@ -812,7 +812,9 @@ move_block(struct kma_large *lb, size_t npages)
 	size_t i;
 	int error = 0;
 
-	if (va_reserve(&rs, ptoa(npages + 1), 0) != 0)
+	/* at a 2 MiB boundary when big, for the chunk pool at free */
+	if (va_reserve_aligned(&rs, ptoa(npages + 1), npages >= CHUNK_PAGES ?
+	    PT_SPAN : PAGE_SIZE) != 0)
 		return ENOMEM;
 	va = rs;
 	for (i = 0; i < lb->npages && error == 0; i++) {

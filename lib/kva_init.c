@@ -395,6 +395,7 @@ kva_stats_print(int fd)
 	void (*hook)(int) = __atomic_load_n(&kva_stats_hook, __ATOMIC_ACQUIRE);
 	long ncalls = uvmexp.hostcalls, ns = uvmexp.hostcall_ns;
 	int pageable = uvmexp.active + uvmexp.inactive;
+	struct pmap_warm_stats warm;
 
 	if (hook != NULL)
 		hook(fd);
@@ -415,12 +416,16 @@ kva_stats_print(int fd)
 	    uvmexp.pageins, uvmexp.pdpageouts, uvmexp.pgswapout,
 	    uvmexp.pgswapin, uvmexp.swpginuse, uvmexp.swpages, uvmexp.pdwoke,
 	    uvmexp.pdfreed);
+	pmap_warm_stats(&warm);
 	kva_printf(fd,
 	    "kva: host mappings: %ld now, %ld peak, limit %ld\n"
-	    "kva: host calls: %ld, %ld.%03ld ms in all (%ld ns each)\n",
+	    "kva: host calls: %ld, %ld.%03ld ms in all (%ld ns each)\n"
+	    "kva: warm runs: %d kept; %ld kept in all, %ld moved back in, "
+	    "%ld dropped\n",
 	    uvmexp.hostmaps, uvmexp.hostmaps_peak, uvmexp.hostmaps_limit,
 	    ncalls, ns / 1000000, ns / 1000 % 1000,
-	    ncalls > 0 ? ns / ncalls : 0L);
+	    ncalls > 0 ? ns / ncalls : 0L, warm.nwarm, warm.parks, warm.hits,
+	    warm.drops);
 	kva_printf(fd,
 	    "kva: background (%s): %ld pages zeroed ahead, %ld MiB "
 	    "decommitted, %ld passes\n",

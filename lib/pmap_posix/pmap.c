@@ -646,6 +646,10 @@ pmap_warm_runs(size_t *frames, int max)
 void
 pmap_warm_stats(struct pmap_warm_stats *ws)
 {
+	if (!pm.booted) {
+		memset(ws, 0, sizeof(*ws));
+		return;
+	}
 	PM_LOCK();
 	ws->nwarm = warm.n;
 	ws->parks = warm.parks;

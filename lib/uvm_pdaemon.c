@@ -234,9 +234,14 @@ pd_pageout(struct uvm_object *uobj, struct vm_page **pps,
 			    pps[i]->offset);
 		error = uvm_swap_io(slot, pps, got, 1);
 		if (error != 0) {
-			kva_warn("kva: page daemon: swap write of %d pages at "
-			    "slot %d failed: error %d; pages kept", got, slot,
-			    -error);
+			static long nfailed;	/* (daemon) */
+
+			/* the first failure, then one in a thousand */
+			if (nfailed++ % 1000 == 0)
+				kva_warn("kva: page daemon: swap write of %d "
+				    "pages at slot %d failed: error %d; pages "
+				    "kept (%ld failed writes)", got, slot,
+				    -error, nfailed);
 			uvm_swap_free(slot, got);
 		}
 	}
@@ -380,9 +385,12 @@ pd_scan(struct pd_pass *pp)
 		n = pd_pageout(uobj, pps, vas, n);
 		if (uobj->uo_refs != UVM_OBJ_KERN)
 			uao_detach(uobj);
-		if (n < 0)
+		if (n < 0) {
 			pp->swapfull = 1;
-		else {
+		} else if (n > 0) {
+			/* a write that failed is no progress: a swap
+			 * device that fails every write ends in "out of
+			 * memory and swap", not in a pass for ever */
 			pp->freed += n;
 			pp->pageouts++;
 		}

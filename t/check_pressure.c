@@ -14,6 +14,8 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -282,6 +284,47 @@ expect_oom_death(const char *options)
 	    err);
 }
 
+/* swap in use, then every write to it fails (RLIMIT_FSIZE 0) */
+static void
+swap_error_body(void)
+{
+	size_t len = (size_t)256 << 20, first = (size_t)32 << 20;
+	vaddr_t va = uvm_km_valloc(kernel_map, len);
+	struct rlimit rl;
+
+	if (va == 0)
+		_exit(3);
+	fill(va, first, 9);
+	signal(SIGXFSZ, SIG_IGN);
+	if (getrlimit(RLIMIT_FSIZE, &rl) != 0)
+		_exit(5);
+	rl.rlim_cur = 0;
+	if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+		_exit(5);
+	fill(va + first, len - first, 9);	/* dies before the end */
+	_exit(4);
+}
+
+/* a swap device whose writes fail: a warning, then the same message and
+ * the default action, not a page daemon retrying for ever */
+START_TEST(test_swap_write_error)
+{
+	char err[8192];
+	int status;
+
+	kva_fini();
+	boot_opts("physmem=16M,swapsize=128M");
+	status = in_child(swap_error_body, err, sizeof(err));
+	ck_assert_msg(WIFSIGNALED(status) && (WTERMSIG(status) == SIGSEGV ||
+	    WTERMSIG(status) == SIGBUS), "child status %#x, stderr: %s",
+	    status, err);
+	ck_assert_msg(strstr(err, "swap write of") != NULL,
+	    "no warning; stderr: %s", err);
+	ck_assert_msg(strstr(err, "out of memory and swap") != NULL,
+	    "no message; stderr: %s", err);
+}
+END_TEST
+
 /* RAM and swap full: a clear message and the default action */
 START_TEST(test_exhaustion_message)
 {
@@ -512,6 +555,7 @@ main(void)
 	add(s, "exhaustion_keeps_swap", test_exhaustion_keeps_swap);
 	add(s, "exhaustion_message", test_exhaustion_message);
 	add(s, "no_swap_message", test_no_swap_message);
+	add(s, "swap_write_error", test_swap_write_error);
 	add(s, "swap_file", test_swap_file);
 	add(s, "alloc1_panics", test_alloc1_panics);
 	return t_run_suite(s);

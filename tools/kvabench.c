@@ -995,6 +995,22 @@ kb_remote_pair(struct kb_remote *k, struct kb_remote *b, long iters,
 	r->iters_kva = r->iters_base = iters;
 }
 
+/* kb_remote_compare: two children, one booted with each set of options
+ * extra to main's, timed against each other by kb_remote_pair */
+static void
+kb_remote_compare(const char *kopts, kb_rbatch_fn kfn, void *kctx,
+    const char *bopts, kb_rbatch_fn bfn, void *bctx, long iters,
+    struct kb_result *r)
+{
+	struct kb_remote k, b;
+
+	kb_remote_start(&k, kopts, kfn, kctx);
+	kb_remote_start(&b, bopts, bfn, bctx);
+	kb_remote_pair(&k, &b, iters, r);
+	kb_remote_stop(&k);
+	kb_remote_stop(&b);
+}
+
 /* a batch of uvm_km_alloc1(npages) + touch + free, timed whole */
 struct fa_ctx {
 	size_t npages;
@@ -1029,14 +1045,9 @@ static int
 bench_free_alloc(const struct kb_bench *bn, struct kb_result *r)
 {
 	struct fa_ctx c = { bn->arg, FALSE, 0, 1 };
-	struct kb_remote k, b;
 	long iters = opt.quick ? 2000 : 20000;
 
-	kb_remote_start(&k, "", fa_batch, &c);
-	kb_remote_start(&b, "decommit=0", fa_batch, &c);
-	kb_remote_pair(&k, &b, iters, r);
-	kb_remote_stop(&k);
-	kb_remote_stop(&b);
+	kb_remote_compare("", fa_batch, &c, "decommit=0", fa_batch, &c, iters, r);
 	note_add(r, "uvm_km_alloc1(%zu pages) + touch + uvm_km_free in a "
 	    "loop, %ld per batch; kva: the default decommit delay; baseline: "
 	    "kva with decommit=0.  Paired ratio p25..p75 %.3f..%.3f", bn->arg,
@@ -1049,16 +1060,11 @@ static int
 bench_zalloc_prezero(const struct kb_bench *bn, struct kb_result *r)
 {
 	struct fa_ctx c = { bn->arg, TRUE, 1, 1 };
-	struct kb_remote k, b;
 	/* a batch fits in the queue (64 MiB): it is refilled between them */
 	long iters = (long)(((size_t)32 << 20) /
 	    (bn->arg * (size_t)kb_pagesize));
 
-	kb_remote_start(&k, "", fa_batch, &c);
-	kb_remote_start(&b, "prezero=0", fa_batch, &c);
-	kb_remote_pair(&k, &b, iters, r);
-	kb_remote_stop(&k);
-	kb_remote_stop(&b);
+	kb_remote_compare("", fa_batch, &c, "prezero=0", fa_batch, &c, iters, r);
 	note_add(r, "uvm_km_zalloc(%zu pages) + touch + free, %ld per batch, "
 	    "kva_drain (untimed) before each batch; kva: pre-zeroed queue "
 	    "(default target), baseline: prezero=0.  Paired ratio p25..p75 "
@@ -1119,14 +1125,9 @@ bench_valloc_cold(const struct kb_bench *bn, struct kb_result *r)
 	struct vc_ctx kc = { { (size_t)64 << 20, ((size_t)64 << 20) /
 	    (size_t)kb_pagesize, NULL, 0 }, valloc_touch_batch };
 	struct vc_ctx bc = { kc.vt, anon_touch_batch };
-	struct kb_remote k, b;
 
 	(void)bn;
-	kb_remote_start(&k, "warm=0", vc_batch, &kc);
-	kb_remote_start(&b, "", vc_batch, &bc);
-	kb_remote_pair(&k, &b, opt.quick ? 1 : 2, r);
-	kb_remote_stop(&k);
-	kb_remote_stop(&b);
+	kb_remote_compare("warm=0", vc_batch, &kc, "", vc_batch, &bc, opt.quick ? 1 : 2, r);
 	note_add(r, "per page: kva %.3f us, anonymous mmap %.3f us.  kva: "
 	    "warm=0, so every page is mapped afresh and its first touch "
 	    "exits to the hypervisor on a shadow-paging host "
@@ -1141,15 +1142,10 @@ static int
 bench_valloc_prezero(const struct kb_bench *bn, struct kb_result *r)
 {
 	struct vq_ctx c = { (size_t)64 << 20 };
-	struct kb_remote k, b;
 	size_t npages = c.size / (size_t)kb_pagesize;
 
 	(void)bn;
-	kb_remote_start(&k, "", vq_batch, &c);
-	kb_remote_start(&b, "prezero=0", vq_batch, &c);
-	kb_remote_pair(&k, &b, opt.quick ? 1 : 2, r);
-	kb_remote_stop(&k);
-	kb_remote_stop(&b);
+	kb_remote_compare("", vq_batch, &c, "prezero=0", vq_batch, &c, opt.quick ? 1 : 2, r);
 	note_add(r, "per page: kva %.3f us, baseline %.3f us.  kva: pre-zeroed "
 	    "queue (64 MiB default target; kva_drain before the touch); "
 	    "baseline: prezero=0.  Paired ratio p25..p75 %.3f..%.3f",

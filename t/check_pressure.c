@@ -266,15 +266,17 @@ exhaust_body(void)
 	_exit(4);
 }
 
+/* body, run in a child under options, dies of the fault with the
+ * message and the sizes on stderr, and with also (if not NULL) */
 static void
-expect_oom_death(const char *options)
+expect_death(const char *options, void (*body)(void), const char *also)
 {
-	char err[4096];
+	char err[8192];
 	int status;
 
 	kva_fini();
 	boot_opts(options);
-	status = in_child(exhaust_body, err, sizeof(err));
+	status = in_child(body, err, sizeof(err));
 	ck_assert_msg(WIFSIGNALED(status) && (WTERMSIG(status) == SIGSEGV ||
 	    WTERMSIG(status) == SIGBUS), "child status %#x, stderr: %s",
 	    status, err);
@@ -282,6 +284,14 @@ expect_oom_death(const char *options)
 	    "no message; stderr: %s", err);
 	ck_assert_msg(strstr(err, "physmem 16 MiB") != NULL, "no sizes: %s",
 	    err);
+	ck_assert_msg(also == NULL || strstr(err, also) != NULL,
+	    "no \"%s\"; stderr: %s", also, err);
+}
+
+static void
+expect_oom_death(const char *options)
+{
+	expect_death(options, exhaust_body, NULL);
 }
 
 /* swap in use, then every write to it fails (RLIMIT_FSIZE 0) */
@@ -309,19 +319,8 @@ swap_error_body(void)
  * the default action, not a page daemon retrying for ever */
 START_TEST(test_swap_write_error)
 {
-	char err[8192];
-	int status;
-
-	kva_fini();
-	boot_opts("physmem=16M,swapsize=128M");
-	status = in_child(swap_error_body, err, sizeof(err));
-	ck_assert_msg(WIFSIGNALED(status) && (WTERMSIG(status) == SIGSEGV ||
-	    WTERMSIG(status) == SIGBUS), "child status %#x, stderr: %s",
-	    status, err);
-	ck_assert_msg(strstr(err, "swap write of") != NULL,
-	    "no warning; stderr: %s", err);
-	ck_assert_msg(strstr(err, "out of memory and swap") != NULL,
-	    "no message; stderr: %s", err);
+	expect_death("physmem=16M,swapsize=128M", swap_error_body,
+	    "swap write of");
 }
 END_TEST
 

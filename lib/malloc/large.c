@@ -28,7 +28,7 @@
  * and every freed block goes straight to the quarantine.
  *
  * Locking: (G) kma_large_lock guards the live and parked lists, the
- * quarantine, the page cache and the counters; it is held across the kva
+ * chunk pool, the quarantine, the page cache and the counters; it is held across the kva
  * calls (ranked before every kva lock).
  *
  * Fault reports: kva's trap handler sees a large block's guard page, and
@@ -218,6 +218,21 @@ pages_unmap(vaddr_t va, size_t npages)
 	}
 }
 
+/* pcache_take: the last n frames of cached run i */
+static paddr_t
+pcache_take(unsigned i, size_t n)
+{
+	struct run *r = &pcache[i];
+	paddr_t pa = r->pa + ptoa(r->n - n);
+
+	r->n -= n;
+	if (r->n == 0)
+		pcache[i] = pcache[--pcache_n];
+	pcache_bytes -= ptoa(n);
+	lst.reuse_pages += n;
+	return pa;
+}
+
 /*
  * pages_get: a run of at most want frames: from the cache unless zero
  * (calloc prefers fresh pages, which may be known zero).
@@ -231,42 +246,19 @@ pages_get(size_t want, int zero, int whole, paddr_t *pap, size_t *np)
 
 	/* whole: all want frames in one run if there is one, from the cache
 	 * or the free lists (a chunk in pieces cannot move as one) */
-	if (whole && !zero) {
-		for (i = pcache_n; i-- > 0;) {
-			struct run *r = &pcache[i];
-
-			if (r->n < want)
-				continue;
-			*pap = r->pa + ptoa(r->n - want);
+	for (i = pcache_n; whole && !zero && i-- > 0;)
+		if (pcache[i].n >= want) {
+			*pap = pcache_take(i, want);
 			*np = want;
-			r->n -= want;
-			if (r->n == 0) {
-				pcache[i] = pcache[pcache_n - 1];
-				pcache_n--;
-			}
-			pcache_bytes -= ptoa(want);
-			lst.reuse_pages += want;
 			return 0;
 		}
-	}
 	if (whole && (pg = uvm_pglistalloc_contig(want, UVM_PGA_NOGROW)) !=
-	    NULL) {
-		*pap = VM_PAGE_TO_PHYS(pg);
-		*np = want;
-		lst.fresh_pages += want;
-		return 0;
-	}
+	    NULL)
+		goto fresh;
 	if (pcache_n > 0 && !zero) {
-		struct run *r = &pcache[pcache_n - 1];
-
-		n = r->n < want ? r->n : want;
-		*pap = r->pa + ptoa(r->n - n);
+		n = pcache[pcache_n - 1].n < want ? pcache[pcache_n - 1].n : want;
+		*pap = pcache_take(pcache_n - 1, n);
 		*np = n;
-		r->n -= n;
-		if (r->n == 0)
-			pcache_n--;
-		pcache_bytes -= ptoa(n);
-		lst.reuse_pages += n;
 		return 0;
 	}
 	for (;;) {
@@ -280,6 +272,7 @@ pages_get(size_t want, int zero, int whole, paddr_t *pap, size_t *np)
 		}
 		n = (n + 1) / 2;
 	}
+fresh:
 	*pap = VM_PAGE_TO_PHYS(pg);
 	*np = n;
 	lst.fresh_pages += n;

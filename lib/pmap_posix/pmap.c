@@ -412,6 +412,25 @@ pv_move(struct vm_page *pg, vaddr_t from, vaddr_t to)
 	    (va) = (pv) == NULL ? 0 : (pv)->va)
 
 /*
+ * reserve_aligned: len bytes of PROT_NONE address space at an address
+ * aligned to align (a power of two): more is reserved, the ends go back.
+ * => the address, or 0 with *err = -errno.
+ */
+static uintptr_t
+reserve_aligned(size_t len, size_t align, int *err)
+{
+	uintptr_t raw = host_reserve(0, len + align, err), a;
+
+	if (raw == 0)
+		return 0;
+	a = (raw + align - 1) & ~(uintptr_t)(align - 1);
+	if (a > raw)
+		(void)host_unmap(raw, a - raw);
+	(void)host_unmap(a + len, raw + align - a);
+	return a;
+}
+
+/*
  * Warm runs (section 10).
  */
 #define RUN_PAGES	((size_t)1 << CHUNK_SHIFT)
@@ -447,16 +466,7 @@ warm_init(long max)
 		return;
 	/* room for the slots at a 2 MiB boundary (without it, or where the
 	 * host will not move mappings, nothing is kept) */
-	warm.base = host_reserve(0, (WARM_MAX + 1) * RUN_BYTES, &err);
-	if (warm.base != 0) {
-		vaddr_t a = (warm.base + RUN_BYTES - 1) & ~(vaddr_t)(RUN_BYTES - 1);
-
-		if (a > warm.base)
-			(void)host_unmap(warm.base, a - warm.base);
-		(void)host_unmap(a + WARM_MAX * RUN_BYTES,
-		    warm.base + RUN_BYTES - a);
-		warm.base = a;
-	}
+	warm.base = reserve_aligned(WARM_MAX * RUN_BYTES, RUN_BYTES, &err);
 }
 
 /* warm_drop: the run in slot forgets its mapping; pm_lock held */
@@ -524,8 +534,9 @@ warm_park_range(size_t s, size_t e)
 			    PTE_PFN(p) != pfn0 + k)
 				break;
 		}
-		if (k < RUN_PAGES || (pfn0 + RUN_PAGES - 1 >= pm.fd_split &&
-		    pfn0 < pm.fd_split))
+		/* (an aligned run never straddles the memfd split, which is
+		 * FORK_SPLIT_ALIGN aligned) */
+		if (k < RUN_PAGES)
 			continue;
 		if (warm.slot_of[pfn0 >> CHUNK_SHIFT] != 0)	/* stale */
 			warm_drop(warm.slot_of[pfn0 >> CHUNK_SHIFT] - 1);
@@ -625,6 +636,8 @@ pmap_warm_runs(size_t *frames, int max)
 {
 	int slot[WARM_MAX], i, k, n = 0;
 
+	if (pmap_warm_count() == 0)	/* no lock for the common answer */
+		return 0;
 	PM_LOCK();
 	/* the slots in use, newest first */
 	for (i = 0; i < WARM_MAX; i++) {
@@ -683,7 +696,7 @@ int
 pmap_bootstrap(const struct kva_params *p, struct pmap_bootinfo *bi)
 {
 	size_t kva_size, cap, boot_size, pte_bytes, pg_bytes, pools;
-	uintptr_t raw, base;
+	uintptr_t base;
 	int error;
 	long maxmap, inuse;
 
@@ -720,15 +733,9 @@ pmap_bootstrap(const struct kva_params *p, struct pmap_bootinfo *bi)
 	pm.memfd = pm.memfd_hi = error;
 
 	/* the kernel VA, aligned to 2 MiB */
-	raw = host_reserve(0, kva_size + KVA_ALIGN, &error);
-	if (raw == 0)
+	base = reserve_aligned(kva_size, KVA_ALIGN, &error);
+	if (base == 0)
 		goto fail_fd;
-	base = (raw + KVA_ALIGN - 1) & ~(uintptr_t)(KVA_ALIGN - 1);
-	if (base > raw)
-		(void)host_unmap(raw, base - raw);
-	if (base + kva_size < raw + kva_size + KVA_ALIGN)
-		(void)host_unmap(base + kva_size,
-		    raw + kva_size + KVA_ALIGN - (base + kva_size));
 
 	/* the direct map */
 	pm.dmap_base = host_reserve(0, cap, &error);
@@ -1190,7 +1197,7 @@ pmap_kmove(vaddr_t sva, vaddr_t eva, vaddr_t dva)
 {
 	size_t s, e, d, n, i, j;
 	long nb;
-	int fast = 1, rv;
+	int fast = 1, rv, pending;
 	UVMHIST_FUNC("pmap_kmove");
 	UVMHIST_LOG(pmaphist, "(sva=%#lx, eva=%#lx, dva=%#lx)", sva, eva, dva, 0);
 
@@ -1204,10 +1211,9 @@ pmap_kmove(vaddr_t sva, vaddr_t eva, vaddr_t dva)
 	d = va_to_idx(dva);
 	n = e - s;
 	PM_LOCK();
-	/* the host state of both ranges must be what the PTEs say */
-	rv = pmap_sync_locked();
-	if (rv != 0)
-		pm.sync_error = rv;	/* for the owner of the failed range */
+	/* the host state of both ranges must be what the PTEs say; an error
+	 * of this update is another range's, for the next pmap_sync */
+	pending = pmap_sync_locked();
 	for (i = 0; i < n; i++) {
 		if ((pm.pte[s + i] & (PTE_V | PTE_W)) != (PTE_V | PTE_W))
 			panic("pmap_kmove(%#lx, %#lx, %#lx): page %#lx is not a "
@@ -1233,6 +1239,7 @@ pmap_kmove(vaddr_t sva, vaddr_t eva, vaddr_t dva)
 			    (PTE_HK | PTE_HPROT)));
 			pte_write(d + i, 0);
 		}
+		pm.sync_error = pending;
 		PM_UNLOCK();
 		return ENOMEM;
 	}
@@ -1269,6 +1276,7 @@ pmap_kmove(vaddr_t sva, vaddr_t eva, vaddr_t dva)
 	dq_add(s, e);
 	dq_add(d, d + n);
 	rv = pmap_sync_locked();
+	pm.sync_error = pending;
 	PM_UNLOCK();
 	return rv;
 }

@@ -421,11 +421,14 @@ kva_stats_print(int fd)
 	    "kva: host mappings: %ld now, %ld peak, limit %ld\n"
 	    "kva: host calls: %ld, %ld.%03ld ms in all (%ld ns each)\n"
 	    "kva: warm runs: %d kept; %ld kept in all, %ld moved back in, "
-	    "%ld dropped\n",
+	    "%ld dropped\n"
+	    "kva: parked chunks: %ld now; %ld parked, %ld moved back, %ld "
+	    "kept warm; %ld swap I/Os through warm runs\n",
 	    uvmexp.hostmaps, uvmexp.hostmaps_peak, uvmexp.hostmaps_limit,
 	    ncalls, ns / 1000000, ns / 1000 % 1000,
 	    ncalls > 0 ? ns / ncalls : 0L, warm.nwarm, warm.parks, warm.hits,
-	    warm.drops);
+	    warm.drops, warm.nparked, warm.chunk_parks, warm.chunk_unparks,
+	    warm.chunk_kept, warm.io_pinned);
 	kva_printf(fd,
 	    "kva: background (%s): %ld pages zeroed ahead, %ld MiB "
 	    "decommitted, %ld passes\n",

@@ -44,7 +44,8 @@ kva_lines='^kva: pages: [0-9]+ of [0-9]+ KiB
 ^kva: paging: [0-9]+ pageins, [0-9]+ pageouts
 ^kva: host mappings: [0-9]+ now, [0-9]+ peak, limit [0-9]+$
 ^kva: host calls: [0-9]+, [0-9]+\.[0-9]{3} ms in all
-^kva: warm runs: [0-9]+ kept; [0-9]+ kept in all, [0-9]+ moved back in'
+^kva: warm runs: [0-9]+ kept; [0-9]+ kept in all, [0-9]+ moved back in
+^kva: parked chunks: [0-9]+ now; [0-9]+ parked, [0-9]+ moved back, [0-9]+ kept warm; [0-9]+ swap I/Os'
 
 KVA_OPTIONS=stats=1 "$dir/faultprog" km-valid >"$out" 2>"$err" ||
 	bad "km-valid exited $?"

@@ -89,6 +89,25 @@
  *    the host maps.  The slots are outside the kernel VA and are not in
  *    the VMA count; the headroom left to the process covers them.
  *
+ * 11. Parked chunks.  Taking away host access to catch a reference
+ *    (section 7) costs the same exit at the next touch, of the page at
+ *    its VA or of its frame wherever it is mapped next.  So when an
+ *    update takes all access away from a whole aligned 2 MiB that maps
+ *    one aligned run of frames with one protection, the mapping moves
+ *    aside instead, to the run's place in the park region, which
+ *    mirrors physical memory (run r at park.base + r * 2 MiB); the
+ *    kernel VA is left a reservation, so a touch still faults.  The
+ *    fault sets the referenced bit of every page of the chunk (the
+ *    reference is seen per 2 MiB) and the chunk moves back whole.  When
+ *    every page of a parked chunk is removed (the page daemon frees or
+ *    pages out the chunk), its mapping stays where it is as a warm run;
+ *    a partly removed one moves back and the update does the rest page
+ *    by page.  Swap I/O reads and writes a warm run's frames through
+ *    its place in the park region (pmap_io_pin), where the host has its
+ *    page tables, instead of through the direct map.  Warm runs live in
+ *    the park region too; their slots are only bookkeeping.  All parked
+ *    chunks move back before fork.
+ *
  * Locking: one lock, pm_lock, for the PTEs, pv lists, queues and counts
  * (rank 5 in kva_impl.h).  It is held across the host calls of an
  * update; they are short.  Host execute permission is never granted: the
@@ -178,14 +197,27 @@ static struct {
 #define WARM_MAX	32	/* parked runs at most: 64 MiB */
 #define NO_RUN		UINT64_MAX
 static struct {
-	vaddr_t base;			/* WARM_MAX slots of 2 MiB */
 	uint64_t run[WARM_MAX];		/* run (pfn >> CHUNK_SHIFT) or NO_RUN */
+	int pin[WARM_MAX];		/* I/O through it in flight */
+	uint8_t dead[WARM_MAX];		/* dropped while pinned: at unpin */
 	uint64_t when[WARM_MAX];	/* park order, oldest lowest */
 	uint64_t clock;
 	uint8_t *slot_of;		/* per run: its slot + 1, or 0 */
 	int n, max;			/* kept, and the most kept */
-	long parks, hits, drops;
+	long parks, hits, drops, io_pinned;
 } warm;
+
+/* parked chunks (section 11), (P) */
+static struct {
+	vaddr_t base;			/* phys_cap rounded to 2 MiB, or 0 */
+	size_t nruns;
+	uint32_t *vc;			/* per VA chunk: parked run, below */
+	uint32_t *run_vc;		/* per run: its VA chunk + 1, or 0 */
+	long n, parks, unparks, kept;
+} park;
+/* park.vc[c]: (run + 1) << 3 | host protection, or 0: not parked */
+#define PARK_RUN(v)	((uint64_t)((v) >> 3) - 1)
+#define PARK_PROT(v)	((int)((v) & 7))
 
 #define PM_LOCK()   mutex_enter(&pm.lock)
 #define PM_UNLOCK() mutex_exit(&pm.lock)
@@ -437,9 +469,15 @@ reserve_aligned(size_t len, size_t align, int *err)
 #define RUN_BYTES	(RUN_PAGES << PAGE_SHIFT)
 
 static inline vaddr_t
+park_va(uint64_t run)
+{
+	return park.base + (vaddr_t)run * RUN_BYTES;
+}
+
+static inline vaddr_t
 warm_va(int slot)
 {
-	return warm.base + (vaddr_t)slot * RUN_BYTES;
+	return park_va(warm.run[slot]);
 }
 
 /* the slot + 1 of the warm run that holds frame pfn, or 0; no lock */
@@ -462,11 +500,15 @@ warm_init(long max)
 	for (i = 0; i < WARM_MAX; i++)
 		warm.run[i] = NO_RUN;
 	warm.max = max < 0 ? 0 : max > WARM_MAX ? WARM_MAX : (int)max;
-	if (warm.max == 0)
+	/* the park region, at a 2 MiB boundary (without it, or where the
+	 * host will not move mappings, nothing is parked or kept) */
+	park.nruns = (pm.phys_cap + RUN_BYTES - 1) / RUN_BYTES;
+	park.run_vc = pmap_bootstrap_alloc(park.nruns * sizeof(uint32_t));
+	park.vc = pmap_bootstrap_alloc(((pm.kva_npages >> CHUNK_SHIFT) + 1) *
+	    sizeof(uint32_t));
+	if (park.run_vc == NULL || park.vc == NULL)
 		return;
-	/* room for the slots at a 2 MiB boundary (without it, or where the
-	 * host will not move mappings, nothing is kept) */
-	warm.base = reserve_aligned(WARM_MAX * RUN_BYTES, RUN_BYTES, &err);
+	park.base = reserve_aligned(park.nruns * RUN_BYTES, RUN_BYTES, &err);
 }
 
 /* warm_drop: the run in slot forgets its mapping; pm_lock held */
@@ -475,6 +517,11 @@ warm_drop(int slot)
 {
 	int err;
 
+	if (warm.pin[slot] > 0) {
+		warm.dead[slot] = 1;	/* I/O through it: at the unpin */
+		return;
+	}
+	warm.dead[slot] = 0;
 	(void)host_reserve(warm_va(slot), RUN_BYTES, &err);
 	__atomic_store_n(&warm.slot_of[warm.run[slot]], 0, __ATOMIC_RELAXED);
 	warm.run[slot] = NO_RUN;
@@ -507,58 +554,269 @@ warm_drop_all(void)
 }
 
 /*
+ * warm_keep: the host maps frame run `run` read-write at its place in
+ * the park region: keep it as a warm run, the oldest unpinned one making
+ * way.  => 0, or -1 when every slot is pinned (nothing changed).
+ */
+static int
+warm_keep(uint64_t run)
+{
+	int slot = -1, i;
+
+	for (i = 0; i < warm.max; i++) {
+		if (warm.run[i] == NO_RUN) {
+			slot = i;
+			break;
+		}
+		if (warm.pin[i] == 0 &&
+		    (slot < 0 || warm.when[i] < warm.when[slot]))
+			slot = i;
+	}
+	if (slot < 0)
+		return -1;
+	if (warm.run[slot] != NO_RUN)
+		warm_drop(slot);
+	warm.run[slot] = run;
+	warm.when[slot] = ++warm.clock;
+	__atomic_store_n(&warm.slot_of[run], (uint8_t)(slot + 1),
+	    __ATOMIC_RELAXED);
+	warm.n++;
+	warm.parks++;
+	return 0;
+}
+
+/*
+ * run_parkable: pages [c, c + RUN_PAGES) (c aligned) are one aligned run
+ * of frames that the host maps at them with one protection (hprot != 0),
+ * not wired, and the run is neither parked nor warm.  => its first
+ * frame, or NO_RUN.
+ */
+static uint64_t
+run_parkable(size_t c, int hprot)
+{
+	uint64_t pfn0 = PTE_PFN(pm.pte[c]);
+	size_t k;
+
+	if (park.base == 0 || (pfn0 & (RUN_PAGES - 1)) != 0 ||
+	    park.run_vc[pfn0 >> CHUNK_SHIFT] != 0 ||
+	    warm.slot_of[pfn0 >> CHUNK_SHIFT] != 0)
+		return NO_RUN;
+	for (k = 0; k < RUN_PAGES; k++) {
+		uint64_t p = pm.pte[c + k];
+
+		if (PTE_HKIND(p) != HK_CUR || (p & PTE_W) ||
+		    PTE_HPROTV(p) != hprot || PTE_PFN(p) != pfn0 + k)
+			return NO_RUN;
+	}
+	/* (an aligned run never straddles the memfd split, which is
+	 * FORK_SPLIT_ALIGN aligned) */
+	return pfn0;
+}
+
+/*
  * warm_park_range: the update is about to take away the host mappings
  * of pages [s, e).  Each aligned 2 MiB in it that the host maps
  * read-write to one aligned run of frames, and that is not wired, moves
- * to a slot instead (host_move), the oldest run making way.
+ * to its place in the park region instead (host_move) and is kept as a
+ * warm run.
  */
 static void
 warm_park_range(size_t s, size_t e)
 {
-	size_t c, k;
+	size_t c;
 
-	if (warm.base == 0)
+	if (park.base == 0 || warm.max == 0)
 		return;
 	for (c = (s + RUN_PAGES - 1) & ~(RUN_PAGES - 1); c + RUN_PAGES <= e;
 	    c += RUN_PAGES) {
-		uint64_t p0 = pm.pte[c], pfn0 = PTE_PFN(p0);
-		int slot, i;
+		uint64_t pfn0 = PTE_PFN(pm.pte[c]);
 
-		if ((pfn0 & (RUN_PAGES - 1)) != 0)
-			continue;
-		for (k = 0; k < RUN_PAGES; k++) {
-			uint64_t p = pm.pte[c + k];
-
-			if (PTE_HKIND(p) != HK_CUR || (p & PTE_W) ||
-			    PTE_HPROTV(p) != (VM_PROT_READ | VM_PROT_WRITE) ||
-			    PTE_PFN(p) != pfn0 + k)
-				break;
-		}
-		/* (an aligned run never straddles the memfd split, which is
-		 * FORK_SPLIT_ALIGN aligned) */
-		if (k < RUN_PAGES)
-			continue;
-		if (warm.slot_of[pfn0 >> CHUNK_SHIFT] != 0)	/* stale */
+		if ((pfn0 & (RUN_PAGES - 1)) == 0 &&
+		    warm.slot_of[pfn0 >> CHUNK_SHIFT] != 0)	/* stale */
 			warm_drop(warm.slot_of[pfn0 >> CHUNK_SHIFT] - 1);
-		slot = -1;
-		for (i = 0; i < warm.max; i++) {
-			if (warm.run[i] == NO_RUN) {
-				slot = i;
-				break;
-			}
-			if (slot < 0 || warm.when[i] < warm.when[slot])
-				slot = i;
-		}
-		if (warm.run[slot] != NO_RUN)
-			warm_drop(slot);
-		if (host_move(idx_to_va(c), RUN_BYTES, warm_va(slot)) != 0)
+		if (run_parkable(c, VM_PROT_READ | VM_PROT_WRITE) == NO_RUN)
+			continue;
+		if (host_move(idx_to_va(c), RUN_BYTES,
+		    park_va(pfn0 >> CHUNK_SHIFT)) != 0)
 			return;
-		warm.run[slot] = pfn0 >> CHUNK_SHIFT;
-		warm.when[slot] = ++warm.clock;
-		__atomic_store_n(&warm.slot_of[pfn0 >> CHUNK_SHIFT],
-		    (uint8_t)(slot + 1), __ATOMIC_RELAXED);
-		warm.n++;
-		warm.parks++;
+		if (warm_keep(pfn0 >> CHUNK_SHIFT) != 0) {
+			int err;
+
+			(void)host_reserve(park_va(pfn0 >> CHUNK_SHIFT),
+			    RUN_BYTES, &err);
+		}
+	}
+}
+
+/*
+ * Parked chunks (section 11).
+ */
+
+/*
+ * park_chunk: move the host mapping of the whole chunk at page c (its
+ * pages all losing access in this update) to the park region.
+ * => 0 done (the PTEs say the host maps nothing at c); -1 not possible.
+ */
+static int
+park_chunk(size_t c)
+{
+	int hprot = PTE_HPROTV(pm.pte[c]);
+	uint64_t pfn0 = run_parkable(c, hprot), run;
+	size_t k;
+
+	if (pfn0 == NO_RUN || hprot == VM_PROT_NONE)
+		return -1;
+	run = pfn0 >> CHUNK_SHIFT;
+	if (host_move(idx_to_va(c), RUN_BYTES, park_va(run)) != 0)
+		return -1;
+	for (k = 0; k < RUN_PAGES; k++)
+		pm.pte[c + k] &= ~(PTE_HK | PTE_HPROT);
+	pm.chunk_hmapped[c >> CHUNK_SHIFT] = 0;
+	park.vc[c >> CHUNK_SHIFT] = (uint32_t)((run + 1) << 3) |
+	    (uint32_t)hprot;
+	park.run_vc[run] = (uint32_t)(c >> CHUNK_SHIFT) + 1;
+	park.n++;
+	park.parks++;
+	return 0;
+}
+
+/*
+ * park_cut: pages [i, j) all lose access in this update.  => how far
+ * the update may take them with one mprotect: up to the first whole
+ * chunk that may park, or through it when it parked (*parked set).
+ */
+static size_t
+park_cut(size_t i, size_t j, int *parked)
+{
+	size_t c;
+
+	*parked = 0;
+	if (park.base == 0)
+		return j;
+	for (c = (i + RUN_PAGES - 1) & ~(RUN_PAGES - 1); c + RUN_PAGES <= j;
+	    c += RUN_PAGES) {
+		if (run_parkable(c, PTE_HPROTV(pm.pte[c])) == NO_RUN)
+			continue;
+		if (c > i)
+			return c;	/* the part before it first */
+		if (park_chunk(c) == 0) {
+			*parked = 1;
+			return c + RUN_PAGES;
+		}
+	}
+	return j;
+}
+
+/* park_forget: chunk c is no longer parked */
+static void
+park_forget(size_t c, uint64_t run)
+{
+	park.vc[c] = 0;
+	park.run_vc[run] = 0;
+	park.n--;
+}
+
+/*
+ * park_moveback: chunk c moves back from the park region; the PTEs say
+ * the host maps each page's old frame with the parked protection again
+ * (or nothing, if the host would not move it: the pages map afresh).
+ * pm_lock held.
+ */
+static void
+park_moveback(size_t c)
+{
+	uint32_t v = park.vc[c];
+	uint64_t run = PARK_RUN(v), pfn0 = run << CHUNK_SHIFT;
+	size_t i0 = c << CHUNK_SHIFT, k;
+	int err, moved;
+
+	park.unparks++;
+	moved = host_move(park_va(run), RUN_BYTES, idx_to_va(i0)) == 0;
+	(void)host_reserve(park_va(run), RUN_BYTES, &err);
+	park_forget(c, run);
+	if (!moved)
+		return;
+	for (k = 0; k < RUN_PAGES; k++) {
+		uint64_t p = pm.pte[i0 + k];
+		uint64_t hk = PTE_PFN(p) == pfn0 + k ? HK_CUR : HK_STALE;
+
+		pm.pte[i0 + k] = (p & ~(PTE_HK | PTE_HPROT)) |
+		    (hk << PTE_HK_SHIFT) |
+		    ((uint64_t)PARK_PROT(v) << PTE_HPROT_SHIFT);
+	}
+	pm.chunk_hmapped[c] = RUN_PAGES;
+}
+
+/*
+ * park_settle: chunk c is parked and the update reaches it.  It stays
+ * parked while every page still maps its frame with no access; when
+ * every page is removed its mapping is kept as a warm run (or dropped);
+ * otherwise it moves back, and the update then does what each page
+ * needs.  => 1: the chunk is settled, skip it; 0: it moved back.
+ * pm_lock held.
+ */
+static int
+park_settle(size_t c)
+{
+	uint32_t v = park.vc[c];
+	uint64_t run = PARK_RUN(v), pfn0 = run << CHUNK_SHIFT;
+	size_t i0 = c << CHUNK_SHIFT, k;
+	int stay = 1, gone = 1, err;
+
+	for (k = 0; k < RUN_PAGES; k++) {
+		uint64_t p = pm.pte[i0 + k];
+
+		if ((p & PTE_V) == 0) {
+			stay = 0;
+			continue;
+		}
+		gone = 0;
+		if (PTE_PFN(p) != pfn0 + k || pte_eprot(p) != VM_PROT_NONE)
+			stay = 0;
+	}
+	if (stay)
+		return 1;
+	if (gone) {
+		/* the frames' mapping stays where it is, as a warm run */
+		if (warm.max == 0 || (PARK_PROT(v) != (VM_PROT_READ |
+		    VM_PROT_WRITE) && host_protect(park_va(run), RUN_BYTES,
+		    VM_PROT_READ | VM_PROT_WRITE) != 0) || warm_keep(run) != 0)
+			(void)host_reserve(park_va(run), RUN_BYTES, &err);
+		else
+			park.kept++;
+		for (k = 0; k < RUN_PAGES; k++)
+			pm.pte[i0 + k] = 0;
+		park_forget(c, run);
+		return 1;
+	}
+	park_moveback(c);
+	return 0;
+}
+
+/* park_is: chunk c (of the kernel VA) is parked; no lock, a hint */
+static inline int
+park_is(size_t c)
+{
+	return park.n > 0 && __atomic_load_n(&park.vc[c], __ATOMIC_RELAXED);
+}
+
+/*
+ * park_unpark_all: move every parked chunk back (fork); the update that
+ * follows takes their access away page by page.  pm_lock held.
+ */
+static void
+park_unpark_all(void)
+{
+	uint64_t run;
+
+	for (run = 0; run < park.nruns && park.n > 0; run++) {
+		size_t c;
+
+		if (park.run_vc[run] == 0)
+			continue;
+		c = park.run_vc[run] - 1;
+		park_moveback(c);
+		dq_add(c << CHUNK_SHIFT, (c + 1) << CHUNK_SHIFT);
 	}
 }
 
@@ -601,6 +859,8 @@ warm_unpark(size_t i, uint64_t pfn, size_t j, int ep)
 	    (pfn & (RUN_PAGES - 1)) != 0 || warm_slot(pfn) == 0)
 		return -1;
 	slot = (int)warm_slot(pfn) - 1;
+	if (warm.pin[slot] > 0 || warm.dead[slot])
+		return -1;	/* I/O through it in flight */
 	sva = warm_va(slot);
 	for (k = 0; k < RUN_PAGES; k++) {
 		struct vm_page *pg = pfn_to_page(pfn + k);
@@ -641,7 +901,7 @@ pmap_warm_runs(size_t *frames, int max)
 	PM_LOCK();
 	/* the slots in use, newest first */
 	for (i = 0; i < WARM_MAX; i++) {
-		if (warm.run[i] == NO_RUN)
+		if (warm.run[i] == NO_RUN || warm.pin[i] > 0 || warm.dead[i])
 			continue;
 		for (k = n++; k > 0 && warm.when[slot[k - 1]] < warm.when[i];
 		    k--)
@@ -668,7 +928,66 @@ pmap_warm_stats(struct pmap_warm_stats *ws)
 	ws->parks = warm.parks;
 	ws->hits = warm.hits;
 	ws->drops = warm.drops;
+	ws->nparked = park.n;
+	ws->chunk_parks = park.parks;
+	ws->chunk_unparks = park.unparks;
+	ws->chunk_kept = park.kept;
+	ws->io_pinned = warm.io_pinned;
 	PM_UNLOCK();
+}
+
+vaddr_t
+pmap_io_pin(paddr_t pa)
+{
+	uint64_t pfn = pa >> PAGE_SHIFT;
+	vaddr_t va = 0;
+	unsigned slot;
+
+	if (pmap_warm_count() == 0)
+		return 0;
+	PM_LOCK();
+	slot = warm_slot(pfn);
+	if (slot != 0 && !warm.dead[slot - 1]) {
+		warm.pin[slot - 1]++;
+		warm.io_pinned++;
+		va = warm_va((int)slot - 1);
+	}
+	PM_UNLOCK();
+	return va;
+}
+
+void
+pmap_io_unpin(paddr_t pa)
+{
+	unsigned slot;
+
+	PM_LOCK();
+	slot = warm_slot(pa >> PAGE_SHIFT);
+	if (KVA_UNLIKELY(slot == 0 || warm.pin[slot - 1] == 0))
+		panic("pmap_io_unpin(%#jx): not pinned", (uintmax_t)pa);
+	if (--warm.pin[slot - 1] == 0 && warm.dead[slot - 1])
+		warm_drop((int)slot - 1);
+	PM_UNLOCK();
+}
+
+int
+pmap_chunk_pages(vaddr_t va, struct vm_page **pgs)
+{
+	size_t i0, k;
+	int n = 0;
+
+	if (!va_in_kva(va))
+		return 0;
+	i0 = va_to_idx(va) & ~(RUN_PAGES - 1);
+	PM_LOCK();
+	for (k = 0; k < RUN_PAGES && i0 + k < pm.kva_npages; k++) {
+		uint64_t p = pm.pte[i0 + k];
+
+		if ((p & (PTE_V | PTE_W)) == PTE_V)
+			pgs[n++] = pfn_to_page(PTE_PFN(p));
+	}
+	PM_UNLOCK();
+	return n;
 }
 
 /*
@@ -715,7 +1034,11 @@ pmap_bootstrap(const struct kva_params *p, struct pmap_bootinfo *bi)
 	pte_bytes = (kva_size >> PAGE_SHIFT) * sizeof(uint64_t);
 	pte_bytes += (kva_size >> PAGE_SHIFT >> CHUNK_SHIFT) * sizeof(uint16_t) +
 	    64;		/* the chunk counts */
-	pte_bytes += (cap >> PAGE_SHIFT >> CHUNK_SHIFT) + 64;	/* warm.slot_of */
+	/* warm.slot_of, park.run_vc, park.vc */
+	pte_bytes += ((cap >> PAGE_SHIFT >> CHUNK_SHIFT) + 2) *
+	    (1 + sizeof(uint32_t)) + 64;
+	pte_bytes += ((kva_size >> PAGE_SHIFT >> CHUNK_SHIFT) + 1) *
+	    sizeof(uint32_t) + 64;
 	pg_bytes = (cap >> PAGE_SHIFT) * sizeof(struct vm_page);
 	/* pools: map entries, pv entries, objects, slot tables, the page
 	 * hash; 8 MiB plus 1 MiB per GiB of kernel VA holds a million
@@ -804,10 +1127,10 @@ pmap_shutdown(void)
 {
 	if (!pm.booted)
 		return;
-	if (warm.base != 0)
-		(void)host_unmap(warm.base, (size_t)WARM_MAX << (CHUNK_SHIFT +
-		    PAGE_SHIFT));
+	if (park.base != 0)
+		(void)host_unmap(park.base, park.nruns * RUN_BYTES);
 	memset(&warm, 0, sizeof(warm));
+	memset(&park, 0, sizeof(park));
 	(void)host_unmap(pm.kva_base, pm.kva_end - pm.kva_base);
 	(void)host_unmap(pm.dmap_base, pm.phys_cap);
 	if (pm.memfd_hi != pm.memfd)
@@ -1363,16 +1686,14 @@ pmap_is_referenced(struct vm_page *pg)
 	return (__atomic_load_n(&pg->mdflags, __ATOMIC_RELAXED) & PMD_REF) != 0;
 }
 
-/* change pg's mdflags, keeping the VMA count and the host in step */
-static bool
-md_change(struct vm_page *pg, uint8_t set, uint8_t clear, uint8_t test)
+/* change pg's mdflags, keeping the VMA count and the host in step;
+ * pm_lock held */
+static void
+md_change_locked(struct vm_page *pg, uint8_t set, uint8_t clear)
 {
 	struct pv_entry *pv;
 	vaddr_t va;
-	bool was;
 
-	PM_LOCK();
-	was = (pg->mdflags & test) != 0;
 	PV_FOREACH(pg, va, pv) {
 		size_t idx = va_to_idx(va);
 		pm.nbound -= pte_bound(idx) + pte_bound(idx + 1);
@@ -1383,6 +1704,16 @@ md_change(struct vm_page *pg, uint8_t set, uint8_t clear, uint8_t test)
 		pm.nbound += pte_bound(idx) + pte_bound(idx + 1);
 		dq_add(idx, idx + 1);
 	}
+}
+
+static bool
+md_change(struct vm_page *pg, uint8_t set, uint8_t clear, uint8_t test)
+{
+	bool was;
+
+	PM_LOCK();
+	was = (pg->mdflags & test) != 0;
+	md_change_locked(pg, set, clear);
 	PM_UNLOCK();
 	return was;
 }
@@ -1417,8 +1748,29 @@ void
 pmap_emulate_access(struct vm_page *pg, vm_prot_t access)
 {
 	uint8_t set = (access & VM_PROT_WRITE) ? PMD_REF | PMD_MOD : PMD_REF;
+	vaddr_t va;
 
-	(void)md_change(pg, set, 0, 0);
+	PM_LOCK();
+	md_change_locked(pg, set, 0);
+	/* in a parked chunk the reference is seen per chunk (section 11):
+	 * every page of it is referenced, and it moves back whole */
+	va = pg->pv.va;
+	if (park.n > 0 && va != 0 && va_in_kva(va) &&
+	    park.vc[va_to_idx(va) >> CHUNK_SHIFT] != 0) {
+		size_t i0 = va_to_idx(va) & ~(RUN_PAGES - 1), k;
+
+		for (k = 0; k < RUN_PAGES; k++) {
+			uint64_t p = pm.pte[i0 + k];
+			struct vm_page *pg2;
+
+			if ((p & PTE_V) == 0 || (p & PTE_W))
+				continue;
+			pg2 = pfn_to_page(PTE_PFN(p));
+			if ((pg2->mdflags & PMD_REF) == 0)
+				md_change_locked(pg2, PMD_REF, 0);
+		}
+	}
+	PM_UNLOCK();
 }
 
 /*
@@ -1572,22 +1924,50 @@ zero_run_locked(uint64_t pfn, size_t n)
 static int
 sync_range(size_t s, size_t e)
 {
-	size_t i = s, j;
+	size_t i, j;
 	int error = 0;
 
+	/* a parked chunk is settled whole (section 11) */
+	if (park.n > 0) {
+		if (park.vc[s >> CHUNK_SHIFT] != 0)
+			s &= ~(RUN_PAGES - 1);
+		if (park.vc[(e - 1) >> CHUNK_SHIFT] != 0)
+			e = ((e - 1) | (RUN_PAGES - 1)) + 1;
+	}
+	i = s;
 	while (i < e) {
-		int ep, ep2, act = pte_action(pm.pte[i], &ep), rv = 0;
-		uint64_t pfn = PTE_PFN(pm.pte[i]);
+		int ep, ep2, act, rv = 0;
+		uint64_t pfn;
 		int moved = 0;
 
+		if (park.n > 0 && park.vc[i >> CHUNK_SHIFT] != 0 &&
+		    park_settle(i >> CHUNK_SHIFT)) {
+			i = (i | (RUN_PAGES - 1)) + 1;
+			continue;
+		}
+		act = pte_action(pm.pte[i], &ep);
+		pfn = PTE_PFN(pm.pte[i]);
 		for (j = i + 1; j < e; j++) {
 			uint64_t p = pm.pte[j];
 
+			if ((j & (RUN_PAGES - 1)) == 0 && park.n > 0 &&
+			    park.vc[j >> CHUNK_SHIFT] != 0)
+				break;
 			if (pte_action(p, &ep2) != act || ep2 != ep)
 				break;
 			if (act == ACT_MAP && (PTE_PFN(p) != pfn + (j - i) ||
 			    fd_side(PTE_PFN(p)) != fd_side(pfn)))
 				break;
+		}
+		if (act == ACT_PROT && ep == VM_PROT_NONE) {
+			/* whole chunks losing all access move aside */
+			int parked;
+
+			j = park_cut(i, j, &parked);
+			if (parked) {
+				i = j;
+				continue;
+			}
 		}
 		if (act == ACT_MAP) {
 			/* a warm run comes in whole, by a move (section 10) */
@@ -1852,8 +2232,16 @@ pmap_fork_lock(void)
 	rv = pmap_sync_locked();
 	if (rv != 0)
 		pm.sync_error = rv;
-	/* a parked run maps this memfd, which the child must not share */
+	/* a warm run or a parked chunk maps this memfd from outside the
+	 * kernel VA, which the child must not share; no I/O is in flight
+	 * (fork waits for uvm_swap_iolock) */
 	warm_drop_all();
+	if (park.n > 0) {
+		park_unpark_all();
+		rv = pmap_sync_locked();
+		if (rv != 0)
+			pm.sync_error = rv;
+	}
 	fork_plan();
 }
 

@@ -129,6 +129,10 @@ int pmap_kmove(vaddr_t sva, vaddr_t eva, vaddr_t dva);
 struct pmap_warm_stats {
 	int nwarm;		/* runs kept now */
 	long parks, hits, drops;	/* kept, moved back in, given up */
+	long nparked;		/* chunks parked now (section 11) */
+	long chunk_parks, chunk_unparks;	/* parked, moved back */
+	long chunk_kept;	/* parked chunks removed whole: kept warm */
+	long io_pinned;		/* swap I/O through a warm run */
 };
 void pmap_warm_stats(struct pmap_warm_stats *ws);
 /* pmap_warm_runs: the first frames of up to max warm runs, the most
@@ -137,6 +141,21 @@ void pmap_warm_stats(struct pmap_warm_stats *ws);
 int pmap_warm_runs(size_t *frames, int max);
 /* pmap_warm_count: warm runs kept now; no lock, a hint */
 int pmap_warm_count(void);
+/*
+ * pmap_io_pin: when the frame at pa is in a warm run, the host address
+ * of the run's first frame in the park region (pmap.c, section 11),
+ * through which its frames may be read and written with no host fault;
+ * the run stays there until pmap_io_unpin(pa).  0 when it is in none
+ * (use the direct map).  For swap I/O on busy pages.
+ */
+vaddr_t pmap_io_pin(paddr_t pa);
+void pmap_io_unpin(paddr_t pa);
+/*
+ * pmap_chunk_pages: the pages of the non-wired mappings in the aligned
+ * 2 MiB of kernel VA that holds va, in VA order, into pgs (room for
+ * 512).  => how many.  A snapshot: the page daemon ages a chunk at once.
+ */
+int pmap_chunk_pages(vaddr_t va, struct vm_page **pgs);
 
 /* pmap_page_freed: pg goes back to the free lists: its referenced and
  * modified history ends (what the direct map holds of it is kept).

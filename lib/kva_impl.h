@@ -200,6 +200,7 @@ int uvm_page_free_ok(size_t n);
  */
 #define UVM_RESV_SIZE	((vsize_t)2 << 20)		/* bytes */
 #define UVM_RESV_PAGES	(UVM_RESV_SIZE >> PAGE_SHIFT)	/* pages */
+#define UVM_RESV_PAGES_MAX 512	/* UVM_RESV_PAGES: pages are 4 KiB or more */
 /* uvm_reserv_populated: pages in use in the reservation of the chunk
  * holding off, 0 if it has none.  => free lock not held. */
 int uvm_reserv_populated(struct uvm_object *obj, voff_t off);

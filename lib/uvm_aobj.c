@@ -16,9 +16,13 @@
  * from a pool, each given back when its last slot is.
  *
  * Page-in (uao_get without PGO_LOCKED): a missing page with a slot is
- * read back with its neighbours that went out in the same cluster (the
- * pages that follow it whose slots follow its slot), in one preadv
- * through the direct map.  The page asked for loses its slot and is
+ * read back with the rest of its aligned 2 MiB chunk that is in swap and
+ * not resident (while free memory stays above the page daemon's reserve:
+ * the pages come from the chunk's reservation), one preadv
+ * per run of pages whose slots follow each other: the page daemon pages
+ * out whole chunks, so a chunk is mostly one read, into one
+ * reservation, which the fault then maps whole (through the pmap's
+ * warm run for it when there is one: uvm_swap_io).  The page asked for loses its slot and is
  * dirty; the neighbours keep theirs and stay clean, so the page daemon
  * can drop them again without writing if nobody touches them.
  */
@@ -30,7 +34,6 @@
 
 #define UAO_LEAF_SHIFT	10
 #define UAO_LEAF	(1 << UAO_LEAF_SHIFT)	/* slots per leaf */
-#define UAO_PAGEIN_MAX	64			/* pages read per page-in */
 
 struct uao_swleaf {
 	int nused;			/* (O) non-zero slots */
@@ -382,10 +385,11 @@ uvm_pager_zfill_get(struct uvm_object *uobj, voff_t offset,
 static int
 uao_pagein(struct uvm_object *uobj, voff_t off, struct vm_page **pgp)
 {
-	struct vm_page *pps[UAO_PAGEIN_MAX];
-	int slots[UAO_PAGEIN_MAX];
-	size_t idx = (size_t)off >> PAGE_SHIFT;
-	int n = 0, error, slot;
+	struct vm_page *pps[UVM_RESV_PAGES_MAX];
+	int slots[UVM_RESV_PAGES_MAX];
+	size_t idx = (size_t)off >> PAGE_SHIFT, lo, hi, i;
+	size_t npg = ((struct uvm_aobj *)uobj)->u_pages;
+	int n = 0, error = 0, slot, c = 0, k;
 	UVMHIST_FUNC("uao_pagein");
 
 	/* fork waits for pages in flight: never block on it holding a lock */
@@ -401,61 +405,81 @@ uao_pagein(struct uvm_object *uobj, voff_t off, struct vm_page **pgp)
 		pthread_rwlock_unlock(&uvm_swap_iolock);
 		return VM_PAGER_AGAIN;
 	}
-	pps[n] = uvm_pagealloc(uobj, off, NULL, UVM_PGA_RESERV);
-	if (pps[n] == NULL) {
+	/* the page asked for first, then the rest of its 2 MiB chunk that
+	 * is in swap and not resident, while memory lasts */
+	lo = idx & ~(size_t)(UVM_RESV_PAGES - 1);
+	hi = lo + UVM_RESV_PAGES < npg ? lo + UVM_RESV_PAGES : npg;
+	for (i = lo; i < hi; i++)
+		pps[i - lo] = NULL;
+	pps[idx - lo] = uvm_pagealloc(uobj, off, NULL, UVM_PGA_RESERV);
+	if (pps[idx - lo] == NULL) {
 		mutex_exit(&uobj->vmobjlock);
 		pthread_rwlock_unlock(&uvm_swap_iolock);
 		return uvm_wait_or_fail("uao_pagein") == 0 ? VM_PAGER_AGAIN :
 		    VM_PAGER_ERROR;
 	}
-	slots[n++] = slot;
-	/* the rest of the cluster: following pages in following slots */
-	while (n < UAO_PAGEIN_MAX && idx + (size_t)n <
-	    ((struct uvm_aobj *)uobj)->u_pages) {
-		voff_t o = off + (voff_t)ptoa(n);
+	slots[idx - lo] = slot;
+	for (i = lo; i < hi; i++) {
+		voff_t o = (voff_t)ptoa(i);
+		int s;
 
-		if (uao_find_swslot(uobj, idx + (size_t)n) != slot + n ||
-		    uvm_pagelookup(uobj, o) != NULL ||
-		    !uvm_page_free_ok((size_t)uvmexp.freemin) ||
-		    (pps[n] = uvm_pagealloc(uobj, o, NULL,
+		if (i == idx || (s = uao_find_swslot(uobj, i)) == 0 ||
+		    uvm_pagelookup(uobj, o) != NULL)
+			continue;
+		if (!uvm_page_free_ok(0) ||
+		    (pps[i - lo] = uvm_pagealloc(uobj, o, NULL,
 		    UVM_PGA_RESERV)) == NULL)
 			break;
-		slots[n] = slot + n;
-		n++;
+		slots[i - lo] = s;
 	}
-	for (int i = 0; i < n; i++)
-		pps[i]->owner_tag = "uao_pagein";
+	for (i = lo; i < hi; i++)
+		if (pps[i - lo] != NULL) {
+			pps[i - lo]->owner_tag = "uao_pagein";
+			n++;
+		}
 	mutex_exit(&uobj->vmobjlock);
 	UVMHIST_LOG(swaphist, "pagein of %d pages of obj %p at off %#lx from "
 	    "slot %d", n, uobj, off, slot);
 
-	error = uvm_swap_io(slot, pps, n, 0);
+	/* one read per run of pages whose slots follow each other */
+	for (i = lo; i < hi && error == 0; i += (size_t)k) {
+		k = 1;
+		if (pps[i - lo] == NULL)
+			continue;
+		while (i + (size_t)k < hi && pps[i + (size_t)k - lo] != NULL &&
+		    slots[i + (size_t)k - lo] == slots[i - lo] + k)
+			k++;
+		error = uvm_swap_io(slots[i - lo], &pps[i - lo], k, 0);
+		c++;
+	}
 
 	mutex_enter(&uobj->vmobjlock);
 	if (error != 0)
-		kva_warn("kva: swap read of %d pages at slot %d failed: "
+		kva_warn("kva: swap read of %d pages around slot %d failed: "
 		    "error %d", n, slot, -error);
-	for (int i = 0; i < n; i++) {
-		struct vm_page *pg = pps[i];
-		size_t pidx = idx + (size_t)i;
-		int own = uao_find_swslot(uobj, pidx) == slots[i];
+	for (i = lo; i < hi; i++) {
+		struct vm_page *pg = pps[i - lo];
+		int own;
 
+		if (pg == NULL)
+			continue;
+		own = uao_find_swslot(uobj, i) == slots[i - lo];
 		if (error != 0 || (pg->flags & PG_RELEASED)) {
 			/* a failed read keeps the data in its slot; a page
 			 * removed meanwhile had its slot freed with it */
 			uvm_pagewakeup(pg);
 			pg->flags &= (uint16_t)~PG_BUSY;
 			uvm_pagefree(pg);
-			pps[i] = NULL;
+			pps[i - lo] = NULL;
 			continue;
 		}
 		pg->flags &= (uint16_t)~PG_FAKE;
 		KVA_PROBE_PAGEIN(VM_PAGE_TO_PHYS(pg), uobj, pg->offset);
-		if (i == 0) {
+		if (i == idx) {
 			/* the page asked for: its slot goes, it is dirty */
 			if (own) {
-				(void)uao_set_swslot(uobj, pidx, 0);
-				uvm_swap_free(slots[i], 1);
+				(void)uao_set_swslot(uobj, i, 0);
+				uvm_swap_free(slots[i - lo], 1);
 			}
 			pg->flags &= (uint16_t)~PG_CLEAN;
 		} else if (!own) {
@@ -463,22 +487,22 @@ uao_pagein(struct uvm_object *uobj, voff_t off, struct vm_page **pgp)
 		}
 	}
 	uvm_lock_pageq();
-	for (int i = 1; i < n; i++)
-		if (pps[i] != NULL)
-			uvm_pageactivate(pps[i]);
+	for (i = lo; i < hi; i++)
+		if (i != idx && pps[i - lo] != NULL)
+			uvm_pageactivate(pps[i - lo]);
 	uvm_unlock_pageq();
-	for (int i = 1; i < n; i++)
-		if (pps[i] != NULL)
-			uvm_page_unbusy(&pps[i], 1);
+	for (i = lo; i < hi; i++)
+		if (i != idx && pps[i - lo] != NULL)
+			uvm_page_unbusy(&pps[i - lo], 1);
 	mutex_exit(&uobj->vmobjlock);
 	pthread_rwlock_unlock(&uvm_swap_iolock);
 	if (error == 0) {
 		__atomic_fetch_add(&uvmexp.pgswapin, n, __ATOMIC_RELAXED);
-		__atomic_fetch_add(&uvmexp.pageins, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&uvmexp.pageins, c, __ATOMIC_RELAXED);
 	}
-	if (pps[0] == NULL)
+	if (pps[idx - lo] == NULL)
 		return error != 0 ? VM_PAGER_ERROR : VM_PAGER_AGAIN;
-	*pgp = pps[0];
+	*pgp = pps[idx - lo];
 	return VM_PAGER_OK;
 }
 

@@ -33,6 +33,8 @@
  *    chunks whose host mappings it set aside, pmap.c section 10): then
  *    the first fault in a whole aligned chunk maps all of it, and its
  *    reservation takes a warm run, which comes in with no host fault.
+ *    A fault that waited for a page-in maps the chunk whole as well: the
+ *    pager reads in the rest of the chunk with the page.
  *
  * 5. Referenced and modified.  Pageable pages are mapped under the pmap's
  *    ref/mod emulation: a read fault maps the page read-only, so the first
@@ -91,8 +93,8 @@ fault_lookup(struct vm_map **mapp, vaddr_t va, struct vm_map_entry **entryp)
  * fault_window: the pages to handle around va, [*startp, *endp).
  */
 static void
-fault_window(struct vm_map_entry *entry, vaddr_t va, vaddr_t *startp,
-    vaddr_t *endp)
+fault_window(struct vm_map_entry *entry, vaddr_t va, int pagedin,
+    vaddr_t *startp, vaddr_t *endp)
 {
 	/* the chunk of the object's offsets (its reservation) holding va */
 	voff_t off = entry->offset + (voff_t)(va - entry->start);
@@ -111,7 +113,7 @@ fault_window(struct vm_map_entry *entry, vaddr_t va, vaddr_t *startp,
 	 * Dense: the page before is resident (a stream), or 1/32 of
 	 * the chunk is, or host mappings run short.
 	 */
-	dense = uvmexp.hostmaps > uvmexp.hostmaps_limit / 4 * 3 ||
+	dense = pagedin || uvmexp.hostmaps > uvmexp.hostmaps_limit / 4 * 3 ||
 	    (va > cs && pmap_extract(pmap_kernel(), va - PAGE_SIZE, NULL));
 	if (!dense) {
 		/* the pmap counts what the host maps per 2 MiB of VA */
@@ -249,7 +251,7 @@ uvm_fault(struct vm_map *orig_map, vaddr_t vaddr, vm_fault_t fault_type,
 	struct uvm_object *uobj;
 	vaddr_t start, end, s;
 	paddr_t pa;
-	int rv;
+	int rv, pagedin = 0;
 	UVMHIST_FUNC("uvm_fault");
 	UVMHIST_LOG(faulthist, "(map=%p, vaddr=%#lx, ft=%d, at=%d)", orig_map,
 	    vaddr, fault_type, access_type);
@@ -292,7 +294,7 @@ again:
 	}
 
 	/* sections 3 and 4 */
-	fault_window(entry, vaddr, &start, &end);
+	fault_window(entry, vaddr, pagedin, &start, &end);
 	rv = KERN_SUCCESS;
 	for (s = start; s < end && rv == KERN_SUCCESS; s += ptoa(FAULT_BATCH)) {
 		vaddr_t e = s + ptoa(FAULT_BATCH) < end ? s + ptoa(FAULT_BATCH) :
@@ -313,6 +315,7 @@ again:
 		vm_map_unlock(map);
 		if (fault_wait_page(uobj, off, access_type, advice) != 0)
 			return KERN_RESOURCE_SHORTAGE;
+		pagedin = 1;	/* its chunk came in with it: map it whole */
 		goto again;
 	}
 	if (rv == KERN_SUCCESS && pmap_sync(map->pmap) != 0) {

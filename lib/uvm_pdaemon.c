@@ -73,6 +73,7 @@ static struct {
 	int fruitless;		/* (daemon) passes that did nothing */
 	uint64_t progress_ns;	/* (daemon) when a pass last freed */
 	int restart_in_child;	/* fork: start again in the child */
+	struct vm_page *chunk[UVM_RESV_PAGES_MAX];	/* (daemon) pd_age's */
 } pd = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 /* what one pass did */
@@ -125,9 +126,24 @@ pd_age(long atleast)
 		target = atleast;
 	while (uvmexp.inactive < target &&
 	    (pg = TAILQ_FIRST(&uvm_page_active)) != NULL) {
+		vaddr_t va = __atomic_load_n(&pg->pv.va, __ATOMIC_RELAXED);
+		int nc = va != 0 ? pmap_chunk_pages(va, pd.chunk) : 0;
+
 		(void)pmap_clear_reference(pg);
 		uvm_pagedeactivate(pg);
 		n++;
+		/* the active pages mapped in the same 2 MiB of VA go with
+		 * it, so that the pmap can park the chunk whole (pmap.c,
+		 * section 11) and the daemon page it out whole */
+		for (int i = 0; i < nc; i++) {
+			struct vm_page *p = pd.chunk[i];
+
+			if (p == pg || (p->pqflags & PQ_ACTIVE) == 0)
+				continue;
+			(void)pmap_clear_reference(p);
+			uvm_pagedeactivate(p);
+			n++;
+		}
 	}
 	if (n > 0)
 		pmap_update(pmap_kernel());
@@ -174,7 +190,7 @@ pd_free_clean(struct vm_page **batch, const vaddr_t *vas, int n)
  */
 static int
 pd_cluster(struct uvm_object *uobj, struct vm_page *pg,
-    struct vm_page **pps, vaddr_t *vas)
+    struct vm_page **pps)
 {
 	struct vm_page *back[PD_CLUSTER];
 	int nback = 0, n = 0;
@@ -199,40 +215,93 @@ pd_cluster(struct uvm_object *uobj, struct vm_page *pg,
 			break;
 		pps[n++] = p;
 	}
+	return n;
+}
+
+/*
+ * pd_chunk_gather: the resident pages of uobj in the aligned 2 MiB of
+ * offsets that holds pg, into pps in offset order, when every one of
+ * them may be paged now and none is referenced: the chunk goes out
+ * whole (section 3).
+ * => object and page queue locked.  The count, or 0: page pg alone.
+ */
+static int
+pd_chunk_gather(struct uvm_object *uobj, struct vm_page *pg,
+    struct vm_page **pps)
+{
+	voff_t o0 = pg->offset & ~(voff_t)(UVM_RESV_SIZE - 1), off;
+	int n = 0;
+
+	for (off = o0; off < o0 + (voff_t)UVM_RESV_SIZE;
+	    off += (voff_t)PAGE_SIZE) {
+		struct vm_page *p = off == pg->offset ? pg :
+		    uvm_pagelookup(uobj, off);
+
+		if (p == NULL)
+			continue;
+		if (!pd_pageable(p, uobj) || pmap_is_referenced(p))
+			return 0;
+		pps[n++] = p;
+	}
+	return n;
+}
+
+/*
+ * pd_take: make pps[0..n) busy, take them off the queues and away from
+ * every mapping, and note which are clean (nothing to write).
+ * => object and page queue locked.
+ */
+static void
+pd_take(struct vm_page **pps, vaddr_t *vas, uint8_t *clean, int n)
+{
 	for (int i = 0; i < n; i++) {
+		clean[i] = !pd_dirty(pps[i]);
 		pps[i]->flags |= PG_BUSY;
 		pps[i]->owner_tag = "pageout";
 		uvm_pagedequeue(pps[i]);
 		vas[i] = pps[i]->pv.va;
 		pmap_page_protect(pps[i], VM_PROT_NONE);
 	}
-	return n;
 }
 
 /*
- * pd_pageout: write the cluster pps[0..n) of uobj to swap and free its
- * pages; what cannot be written goes back on the active queue.
- * => no lock held; the pages are busy and ours.  Returns pages freed,
- *    or -1 when swap is full.
+ * pd_pageout: write the dirty pages of pps[0..n) of uobj (clean[i] 0)
+ * to swap, in runs of contiguous slots, and free them and the clean
+ * ones; what cannot be written goes back on the active queue.
+ * => no lock held; the pages are busy and ours.  Returns pages freed;
+ *    *swapfull set when a dirty page found no slot.
  */
 static int
 pd_pageout(struct uvm_object *uobj, struct vm_page **pps,
-    const vaddr_t *vas, int n)
+    const vaddr_t *vas, const uint8_t *clean, int n, int *swapfull)
 {
-	int done = 0, slot = 0, got = n, error = 0;
+	struct vm_page *wps[UVM_RESV_PAGES_MAX];
+	int wslot[UVM_RESV_PAGES_MAX];	/* per page of wps: its slot, or 0 */
+	int done = 0, nw = 0, w, writes = 0, k;
 	UVMHIST_FUNC("pd_pageout");
 
 	__atomic_fetch_add(&uvmexp.paging, n, __ATOMIC_RELAXED);
 	pmap_update(pmap_kernel());
 	pd_track_usable(vas, n);
-	slot = uvm_swap_alloc(&got, 1);
-	UVMHIST_LOG(pdhist, "pageout of %d pages of obj %p at off %#lx: slot %d",
-	    n, uobj, pps[0]->offset, slot);
-	if (slot != 0) {
+	for (int i = 0; i < n; i++)
+		if (!clean[i])
+			wps[nw++] = pps[i];
+	for (w = 0; w < nw; w++)
+		wslot[w] = 0;
+	for (w = 0; w < nw; w += k) {
+		int got = nw - w, slot = uvm_swap_alloc(&got, 1), error;
+
+		if (slot == 0) {
+			*swapfull = 1;
+			break;
+		}
+		k = got;
+		UVMHIST_LOG(pdhist, "pageout of %d pages of obj %p at off "
+		    "%#lx: slot %d", got, uobj, wps[w]->offset, slot);
 		for (int i = 0; i < got; i++)
-			KVA_PROBE_PAGEOUT(VM_PAGE_TO_PHYS(pps[i]), uobj,
-			    pps[i]->offset);
-		error = uvm_swap_io(slot, pps, got, 1);
+			KVA_PROBE_PAGEOUT(VM_PAGE_TO_PHYS(wps[w + i]), uobj,
+			    wps[w + i]->offset);
+		error = uvm_swap_io(slot, wps + w, got, 1);
 		if (error != 0) {
 			static long nfailed;	/* (daemon) */
 
@@ -243,20 +312,28 @@ pd_pageout(struct uvm_object *uobj, struct vm_page **pps,
 				    "kept (%ld failed writes)", got, slot,
 				    -error, nfailed);
 			uvm_swap_free(slot, got);
+			break;
 		}
+		for (int i = 0; i < got; i++)
+			wslot[w + i] = slot + i;
+		writes++;
 	}
 	mutex_enter(&uobj->vmobjlock);
-	for (int i = 0; i < n; i++) {
+	for (int i = 0, wi = 0; i < n; i++) {
 		struct vm_page *pg = pps[i];
+		int slot = clean[i] ? 0 : wslot[wi++];
 
-		if (slot != 0 && error == 0 && i < got) {
+		if (clean[i] || slot != 0) {
 			size_t idx = (size_t)pg->offset >> PAGE_SHIFT;
 			int old;
 
-			if (pg->flags & PG_RELEASED) {
-				uvm_swap_free(slot + i, 1);
+			if (slot == 0) {
+				/* clean: its contents are zero, or in its
+				 * swap slot */
+			} else if (pg->flags & PG_RELEASED) {
+				uvm_swap_free(slot, 1);
 			} else if ((old = uao_set_swslot(uobj, idx,
-			    slot + i)) != 0) {
+			    slot)) != 0) {
 				uvm_swap_free(old, 1);
 			}
 			pg->flags &= (uint16_t)~PG_BUSY;
@@ -280,11 +357,16 @@ pd_pageout(struct uvm_object *uobj, struct vm_page **pps,
 	mutex_exit(&uobj->vmobjlock);
 	__atomic_fetch_sub(&uvmexp.paging, n, __ATOMIC_RELAXED);
 	if (done > 0) {
-		__atomic_fetch_add(&uvmexp.pgswapout, done, __ATOMIC_RELAXED);
-		__atomic_fetch_add(&uvmexp.pdpageouts, 1, __ATOMIC_RELAXED);
+		long out = 0;
+
+		for (w = 0; w < nw; w++)
+			out += wslot[w] != 0;
+		__atomic_fetch_add(&uvmexp.pgswapout, out, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&uvmexp.pdpageouts, writes,
+		    __ATOMIC_RELAXED);
 		__atomic_fetch_add(&uvmexp.pdfreed, done, __ATOMIC_RELAXED);
 	}
-	return slot == 0 ? -1 : done;
+	return done;
 }
 
 /*
@@ -321,10 +403,11 @@ pd_lock_object(struct vm_page *pg, struct uvm_object *uobj)
 static void
 pd_scan(struct pd_pass *pp)
 {
-	struct vm_page *batch[PD_BATCH], *pps[PD_CLUSTER], *pg, *next;
-	vaddr_t bvas[PD_BATCH], vas[PD_CLUSTER];
+	struct vm_page *batch[PD_BATCH], *pps[UVM_RESV_PAGES_MAX], *pg, *next;
+	vaddr_t bvas[PD_BATCH], vas[UVM_RESV_PAGES_MAX];
+	uint8_t clean[UVM_RESV_PAGES_MAX];
 	long budget;
-	int nbatch = 0;
+	int nbatch = 0, swapfull = 0;
 
 	uvm_lock_pageq();
 	pp->aged += pd_age(uvmexp.freetarg - uvmexp.free);
@@ -332,7 +415,7 @@ pd_scan(struct pd_pass *pp)
 	for (pg = TAILQ_FIRST(&uvm_page_inactive); pg != NULL &&
 	    uvmexp.free < uvmexp.freetarg && budget-- > 0; pg = next) {
 		struct uvm_object *uobj = pg->uobject;
-		int n;
+		int n, dirty = 0;
 
 		next = TAILQ_NEXT(pg, pageq);
 		__atomic_fetch_add(&uvmexp.pdscans, 1, __ATOMIC_RELAXED);
@@ -350,6 +433,14 @@ pd_scan(struct pd_pass *pp)
 			uvm_pageactivate(pg);
 			mutex_exit(&uobj->vmobjlock);
 			continue;
+		}
+		/* the whole chunk, when none of it is referenced */
+		n = pd_chunk_gather(uobj, pg, pps);
+		for (int i = 0; i < n && !dirty; i++)
+			dirty = pd_dirty(pps[i]);
+		if (n > 1 && (!dirty || !pp->swapfull)) {
+			pd_take(pps, vas, clean, n);
+			goto out;
 		}
 		if (!pd_dirty(pg)) {
 			/* its contents are zero, or in its swap slot */
@@ -374,7 +465,10 @@ pd_scan(struct pd_pass *pp)
 			mutex_exit(&uobj->vmobjlock);
 			continue;
 		}
-		n = pd_cluster(uobj, pg, pps, vas);
+		n = pd_cluster(uobj, pg, pps);
+		memset(clean, 0, (size_t)n);
+		pd_take(pps, vas, clean, n);
+	out:
 		if (uobj->uo_refs != UVM_OBJ_KERN)
 			uobj->uo_refs++;	/* keep it while unlocked */
 		mutex_exit(&uobj->vmobjlock);
@@ -382,12 +476,12 @@ pd_scan(struct pd_pass *pp)
 		pd_free_clean(batch, bvas, nbatch);
 		pp->freed += nbatch;
 		nbatch = 0;
-		n = pd_pageout(uobj, pps, vas, n);
+		n = pd_pageout(uobj, pps, vas, clean, n, &swapfull);
+		if (swapfull)
+			pp->swapfull = 1;
 		if (uobj->uo_refs != UVM_OBJ_KERN)
 			uao_detach(uobj);
-		if (n < 0) {
-			pp->swapfull = 1;
-		} else if (n > 0) {
+		if (n > 0) {
 			/* a write that failed is no progress: a swap
 			 * device that fails every write ends in "out of
 			 * memory and swap", not in a pass for ever */
@@ -493,6 +587,10 @@ uvm_pdaemon_init(void)
 	fmin = npages / 32;
 	if (fmin < 64)
 		fmin = 64;
+	/* it pages out and in by 2 MiB chunks: keep two chunks free (a
+	 * page-in reads the rest of a chunk only above freemin) */
+	if (fmin < 2 * UVM_RESV_PAGES && 2 * UVM_RESV_PAGES <= npages / 8)
+		fmin = 2 * UVM_RESV_PAGES;
 	if (fmin > ((size_t)16 << 20) >> PAGE_SHIFT)
 		fmin = ((size_t)16 << 20) >> PAGE_SHIFT;
 	if (kva_params.freemin != 0)

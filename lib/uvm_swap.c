@@ -18,7 +18,9 @@
  *    uvmexp.swpages and uvmexp.swpginuse count the slots.
  *
  * 3. I/O goes through the direct map: pwritev from, and preadv into, the
- *    direct-map addresses of the pages.  No bounce buffer.  The callers
+ *    direct-map addresses of the pages; or, for the frames of a warm run
+ *    (pmap.c, section 11), through the run's place in the park region,
+ *    where the host has them mapped already.  No bounce buffer.  The callers
  *    (the page daemon for writes, the aobj pager for reads) hold the
  *    pages busy and no VM lock across the call, and hold uvm_swap_iolock
  *    for reading, so that fork can wait until no page is in transit.
@@ -282,20 +284,34 @@ uvm_swap_free(int slot, int nslots)
 int
 uvm_swap_io(int slot, struct vm_page **pps, int npages, int write)
 {
-	void *addrs[64];
+	void *addrs[UVM_RESV_PAGES_MAX];
+	paddr_t pa0, run0;
+	vaddr_t runva;
 	int error = 0;
 
 	if (sw.fd < 0 || slot <= 0)
 		return -ENXIO;
-	for (int i = 0; i < npages && error == 0; i += 64) {
-		int n = npages - i < 64 ? npages - i : 64;
+	/* the frames of a warm run are read and written where the host
+	 * maps them already, the others through the direct map */
+	pa0 = VM_PAGE_TO_PHYS(pps[0]);
+	run0 = pa0 & ~(paddr_t)(UVM_RESV_SIZE - 1);
+	runva = pmap_io_pin(pa0);
+	for (int i = 0; i < npages && error == 0; i += (int)UVM_RESV_PAGES) {
+		int n = npages - i < (int)UVM_RESV_PAGES ? npages - i :
+		    (int)UVM_RESV_PAGES;
 
-		for (int j = 0; j < n; j++)
-			addrs[j] = (void *)pmap_direct_map(
-			    VM_PAGE_TO_PHYS(pps[i + j]));
+		for (int j = 0; j < n; j++) {
+			paddr_t pa = VM_PAGE_TO_PHYS(pps[i + j]);
+
+			addrs[j] = runva != 0 && (pa & ~(paddr_t)(UVM_RESV_SIZE -
+			    1)) == run0 ? (void *)(runva + (pa - run0)) :
+			    (void *)pmap_direct_map(pa);
+		}
 		error = kva_host_swap_io(sw.fd, write, addrs, n,
 		    (off_t)(slot - 1 + i) << PAGE_SHIFT);
 	}
+	if (runva != 0)
+		pmap_io_unpin(pa0);
 	return error;
 }
 

@@ -541,8 +541,9 @@ kva_host_swap_open(const char *path, off_t size)
 
 /*
  * kva_host_swap_io: read (write == 0) or write n pages at byte offset
- * off of fd, page i at pages[i] (direct-map addresses), with one preadv
- * or pwritev per 64 pages; short transfers are continued.
+ * off of fd, page i at pages[i], with one preadv or pwritev per 64
+ * pieces (pages at neighbouring addresses make one piece); short
+ * transfers are continued.
  * => 0, or -errno (-EIO for a read that hits the end of the file).
  */
 int
@@ -554,21 +555,32 @@ kva_host_swap_io(int fd, int write, void *const *pages, int n, off_t off)
 	int i = 0;
 
 	while (i < n && rv_ == 0) {
-		int cnt = n - i < 64 ? n - i : 64;
-		size_t want = (size_t)cnt * psz, done = 0;
+		struct iovec *v = iov;
+		size_t want = 0, done = 0;
+		int k = 0, nv;
 
+		for (; i < n; i++) {
+			char *p = pages[i];
+
+			if (k > 0 && p == (char *)iov[k - 1].iov_base +
+			    iov[k - 1].iov_len) {
+				iov[k - 1].iov_len += psz;
+			} else if (k < 64) {
+				iov[k].iov_base = p;
+				iov[k].iov_len = psz;
+				k++;
+			} else {
+				break;
+			}
+			want += psz;
+		}
+		nv = k;
 		while (done < want) {
-			int first = (int)(done / psz), k = 0;
 			ssize_t got;
 
-			for (int j = first; j < cnt; j++, k++) {
-				size_t skip = j == first ? done % psz : 0;
-				iov[k].iov_base = (char *)pages[i + j] + skip;
-				iov[k].iov_len = psz - skip;
-			}
 			host_count();
-			got = write ? pwritev(fd, iov, k, off + (off_t)done) :
-			    preadv(fd, iov, k, off + (off_t)done);
+			got = write ? pwritev(fd, v, nv, off + (off_t)done) :
+			    preadv(fd, v, nv, off + (off_t)done);
 			if (got < 0 && errno == EINTR)
 				continue;
 			if (got <= 0) {
@@ -579,9 +591,18 @@ kva_host_swap_io(int fd, int write, void *const *pages, int n, off_t off)
 				break;
 			}
 			done += (size_t)got;
+			/* past what went: whole pieces, then part of one */
+			while (nv > 0 && (size_t)got >= v->iov_len) {
+				got -= (ssize_t)v->iov_len;
+				v++;
+				nv--;
+			}
+			if (nv > 0) {
+				v->iov_base = (char *)v->iov_base + got;
+				v->iov_len -= (size_t)got;
+			}
 		}
 		off += (off_t)want;
-		i += cnt;
 	}
 	HOST_END();
 }

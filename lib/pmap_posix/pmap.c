@@ -663,12 +663,20 @@ park_chunk(size_t c)
 	int hprot = PTE_HPROTV(pm.pte[c]);
 	uint64_t pfn0 = run_parkable(c, hprot), run;
 	size_t k;
+	int err;
 
 	if (pfn0 == NO_RUN || hprot == VM_PROT_NONE)
 		return -1;
 	run = pfn0 >> CHUNK_SHIFT;
 	if (host_move(idx_to_va(c), RUN_BYTES, park_va(run)) != 0)
 		return -1;
+	/* the move leaves the source mapped, with no pages: a reservation
+	 * again, so that a touch faults */
+	if (host_reserve(idx_to_va(c), RUN_BYTES, &err) == 0) {
+		(void)host_move(park_va(run), RUN_BYTES, idx_to_va(c));
+		(void)host_reserve(park_va(run), RUN_BYTES, &err);
+		return -1;
+	}
 	for (k = 0; k < RUN_PAGES; k++)
 		pm.pte[c + k] &= ~(PTE_HK | PTE_HPROT);
 	pm.chunk_hmapped[c >> CHUNK_SHIFT] = 0;

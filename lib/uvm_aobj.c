@@ -382,14 +382,103 @@ uvm_pager_zfill_get(struct uvm_object *uobj, voff_t offset,
  *    VM_PAGER_ERROR when the read failed (the slots keep the data) or
  *    memory and swap are exhausted.
  */
+#define UAO_PIECE	64	/* pages read per piece of a page-in */
+
+/*
+ * uao_pagein_piece: read pages [lo, hi) of uobj (hi - lo <= UAO_PIECE)
+ * that the page-in allocated (bit i - base of mask), one preadv per run
+ * of pages whose slots follow each other, and settle them: the page at
+ * idx loses its slot and is dirty, the others keep theirs and are clean,
+ * active and unbusied.  A page removed meanwhile, or whose read failed,
+ * is freed.
+ * => object unlocked on entry and exit; uvm_swap_iolock read-held.
+ * => 0, or -errno of a failed read; *centerp is the page at idx when
+ *    it is in the piece and was read, else NULL; *np counts pages read.
+ */
+static int
+uao_pagein_piece(struct uvm_object *uobj, size_t lo, size_t hi, size_t idx,
+    uint64_t mask, struct vm_page **centerp, int *np)
+{
+	struct vm_page *pps[UAO_PIECE];
+	int slots[UAO_PIECE], error = 0, k;
+	size_t n = hi - lo, i;
+
+	mutex_enter(&uobj->vmobjlock);
+	for (i = 0; i < n; i++) {
+		pps[i] = NULL;
+		if ((mask >> i & 1) == 0)
+			continue;
+		pps[i] = uvm_pagelookup(uobj, (voff_t)ptoa(lo + i));
+		slots[i] = uao_find_swslot(uobj, lo + i);
+	}
+	mutex_exit(&uobj->vmobjlock);
+
+	for (i = 0; i < n && error == 0; i += (size_t)k) {
+		k = 1;
+		if (pps[i] == NULL || slots[i] == 0)
+			continue;
+		while (i + (size_t)k < n && pps[i + (size_t)k] != NULL &&
+		    slots[i + (size_t)k] == slots[i] + k)
+			k++;
+		error = uvm_swap_io(slots[i], &pps[i], k, 0);
+		if (error == 0) {
+			*np += k;
+			__atomic_fetch_add(&uvmexp.pageins, 1,
+			    __ATOMIC_RELAXED);
+		}
+	}
+
+	mutex_enter(&uobj->vmobjlock);
+	for (i = 0; i < n; i++) {
+		struct vm_page *pg = pps[i];
+		int own;
+
+		if (pg == NULL)
+			continue;
+		own = slots[i] != 0 && uao_find_swslot(uobj, lo + i) == slots[i];
+		if (error != 0 || slots[i] == 0 || (pg->flags & PG_RELEASED)) {
+			/* a failed read keeps the data in its slot; a page
+			 * removed meanwhile had its slot freed with it */
+			uvm_pagewakeup(pg);
+			pg->flags &= (uint16_t)~PG_BUSY;
+			uvm_pagefree(pg);
+			pps[i] = NULL;
+			continue;
+		}
+		pg->flags &= (uint16_t)~PG_FAKE;
+		KVA_PROBE_PAGEIN(VM_PAGE_TO_PHYS(pg), uobj, pg->offset);
+		if (lo + i == idx) {
+			/* the page asked for: its slot goes, it is dirty */
+			if (own) {
+				(void)uao_set_swslot(uobj, idx, 0);
+				uvm_swap_free(slots[i], 1);
+			}
+			pg->flags &= (uint16_t)~PG_CLEAN;
+			*centerp = pg;
+		} else if (!own) {
+			pg->flags &= (uint16_t)~PG_CLEAN;
+		}
+	}
+	uvm_lock_pageq();
+	for (i = 0; i < n; i++)
+		if (lo + i != idx && pps[i] != NULL)
+			uvm_pageactivate(pps[i]);
+	uvm_unlock_pageq();
+	for (i = 0; i < n; i++)
+		if (lo + i != idx && pps[i] != NULL)
+			uvm_page_unbusy(&pps[i], 1);
+	mutex_exit(&uobj->vmobjlock);
+	return error;
+}
+
 static int
 uao_pagein(struct uvm_object *uobj, voff_t off, struct vm_page **pgp)
 {
-	struct vm_page *pps[UVM_RESV_PAGES_MAX];
-	int slots[UVM_RESV_PAGES_MAX];
+	uint64_t mask[UVM_RESV_PAGES_MAX / UAO_PIECE];
+	struct vm_page *center = NULL;
 	size_t idx = (size_t)off >> PAGE_SHIFT, lo, hi, i;
 	size_t npg = ((struct uvm_aobj *)uobj)->u_pages;
-	int n = 0, error = 0, slot, c = 0, k;
+	int n = 0, error = 0, slot;
 	UVMHIST_FUNC("uao_pagein");
 
 	/* fork waits for pages in flight: never block on it holding a lock */
@@ -406,103 +495,62 @@ uao_pagein(struct uvm_object *uobj, voff_t off, struct vm_page **pgp)
 		return VM_PAGER_AGAIN;
 	}
 	/* the page asked for first, then the rest of its 2 MiB chunk that
-	 * is in swap and not resident, while memory lasts */
+	 * is in swap and not resident, while memory lasts; they stay busy,
+	 * in the object, until read */
 	lo = idx & ~(size_t)(UVM_RESV_PAGES - 1);
 	hi = lo + UVM_RESV_PAGES < npg ? lo + UVM_RESV_PAGES : npg;
-	for (i = lo; i < hi; i++)
-		pps[i - lo] = NULL;
-	pps[idx - lo] = uvm_pagealloc(uobj, off, NULL, UVM_PGA_RESERV);
-	if (pps[idx - lo] == NULL) {
+	memset(mask, 0, sizeof(mask));
+	if (uvm_pagealloc(uobj, off, NULL, UVM_PGA_RESERV) == NULL) {
 		mutex_exit(&uobj->vmobjlock);
 		pthread_rwlock_unlock(&uvm_swap_iolock);
 		return uvm_wait_or_fail("uao_pagein") == 0 ? VM_PAGER_AGAIN :
 		    VM_PAGER_ERROR;
 	}
-	slots[idx - lo] = slot;
+	mask[(idx - lo) / UAO_PIECE] |= (uint64_t)1 << ((idx - lo) % UAO_PIECE);
 	for (i = lo; i < hi; i++) {
 		voff_t o = (voff_t)ptoa(i);
-		int s;
 
-		if (i == idx || (s = uao_find_swslot(uobj, i)) == 0 ||
+		if (i == idx || uao_find_swslot(uobj, i) == 0 ||
 		    uvm_pagelookup(uobj, o) != NULL)
 			continue;
 		if (!uvm_page_free_ok(0) ||
-		    (pps[i - lo] = uvm_pagealloc(uobj, o, NULL,
-		    UVM_PGA_RESERV)) == NULL)
+		    uvm_pagealloc(uobj, o, NULL, UVM_PGA_RESERV) == NULL)
 			break;
-		slots[i - lo] = s;
+		mask[(i - lo) / UAO_PIECE] |= (uint64_t)1 << ((i - lo) %
+		    UAO_PIECE);
 	}
 	for (i = lo; i < hi; i++)
-		if (pps[i - lo] != NULL) {
-			pps[i - lo]->owner_tag = "uao_pagein";
-			n++;
-		}
+		if (mask[(i - lo) / UAO_PIECE] >> ((i - lo) % UAO_PIECE) & 1)
+			uvm_pagelookup(uobj, (voff_t)ptoa(i))->owner_tag =
+			    "uao_pagein";
 	mutex_exit(&uobj->vmobjlock);
-	UVMHIST_LOG(swaphist, "pagein of %d pages of obj %p at off %#lx from "
-	    "slot %d", n, uobj, off, slot);
+	UVMHIST_LOG(swaphist, "pagein of chunk of obj %p at off %#lx from "
+	    "slot %d", uobj, off, slot, 0);
 
-	/* one read per run of pages whose slots follow each other */
-	for (i = lo; i < hi && error == 0; i += (size_t)k) {
-		k = 1;
-		if (pps[i - lo] == NULL)
-			continue;
-		while (i + (size_t)k < hi && pps[i + (size_t)k - lo] != NULL &&
-		    slots[i + (size_t)k - lo] == slots[i - lo] + k)
-			k++;
-		error = uvm_swap_io(slots[i - lo], &pps[i - lo], k, 0);
-		c++;
-	}
+	/* piece by piece; the one with the page asked for first */
+	for (int pass = 0; pass < 2; pass++)
+		for (i = lo; i < hi; i += UAO_PIECE) {
+			size_t e = i + UAO_PIECE < hi ? i + UAO_PIECE : hi;
+			int rv, has = idx >= i && idx < e;
 
-	mutex_enter(&uobj->vmobjlock);
-	if (error != 0)
-		kva_warn("kva: swap read of %d pages around slot %d failed: "
-		    "error %d", n, slot, -error);
-	for (i = lo; i < hi; i++) {
-		struct vm_page *pg = pps[i - lo];
-		int own;
-
-		if (pg == NULL)
-			continue;
-		own = uao_find_swslot(uobj, i) == slots[i - lo];
-		if (error != 0 || (pg->flags & PG_RELEASED)) {
-			/* a failed read keeps the data in its slot; a page
-			 * removed meanwhile had its slot freed with it */
-			uvm_pagewakeup(pg);
-			pg->flags &= (uint16_t)~PG_BUSY;
-			uvm_pagefree(pg);
-			pps[i - lo] = NULL;
-			continue;
-		}
-		pg->flags &= (uint16_t)~PG_FAKE;
-		KVA_PROBE_PAGEIN(VM_PAGE_TO_PHYS(pg), uobj, pg->offset);
-		if (i == idx) {
-			/* the page asked for: its slot goes, it is dirty */
-			if (own) {
-				(void)uao_set_swslot(uobj, i, 0);
-				uvm_swap_free(slots[i - lo], 1);
+			if (has != (pass == 0) ||
+			    mask[(i - lo) / UAO_PIECE] == 0)
+				continue;
+			rv = uao_pagein_piece(uobj, i, e, idx,
+			    mask[(i - lo) / UAO_PIECE], &center, &n);
+			if (rv != 0 && error == 0) {
+				error = rv;
+				kva_warn("kva: swap read of pages %zu-%zu of "
+				    "an object failed: error %d", i, e - 1,
+				    -rv);
 			}
-			pg->flags &= (uint16_t)~PG_CLEAN;
-		} else if (!own) {
-			pg->flags &= (uint16_t)~PG_CLEAN;
 		}
-	}
-	uvm_lock_pageq();
-	for (i = lo; i < hi; i++)
-		if (i != idx && pps[i - lo] != NULL)
-			uvm_pageactivate(pps[i - lo]);
-	uvm_unlock_pageq();
-	for (i = lo; i < hi; i++)
-		if (i != idx && pps[i - lo] != NULL)
-			uvm_page_unbusy(&pps[i - lo], 1);
-	mutex_exit(&uobj->vmobjlock);
 	pthread_rwlock_unlock(&uvm_swap_iolock);
-	if (error == 0) {
+	if (n > 0)
 		__atomic_fetch_add(&uvmexp.pgswapin, n, __ATOMIC_RELAXED);
-		__atomic_fetch_add(&uvmexp.pageins, c, __ATOMIC_RELAXED);
-	}
-	if (pps[idx - lo] == NULL)
+	if (center == NULL)
 		return error != 0 ? VM_PAGER_ERROR : VM_PAGER_AGAIN;
-	*pgp = pps[idx - lo];
+	*pgp = center;
 	return VM_PAGER_OK;
 }
 

@@ -50,7 +50,7 @@
 #include "uvm_hist.h"
 #include "pmap_posix/pmap_md.h"
 
-#define FAULT_BATCH 64		/* pages handled per pgo_get call */
+#define FAULT_BATCH 64		/* pages asked for per pgo_get call */
 #define FAULT_CHUNK UVM_RESV_SIZE	/* a reservation: 2 MiB */
 #define FAULT_DENSE_SHIFT 5	/* 1/32 of a chunk resident makes it dense */
 
@@ -144,25 +144,28 @@ fault_window(struct vm_map_entry *entry, vaddr_t va, int pagedin,
 }
 
 /*
- * fault_batch: get and enter the pages of [start, end) (at most
- * FAULT_BATCH), the page at va among them if va is in the range.
+ * fault_map: get the pages of [start, end) (at most a chunk) from the
+ * pager, FAULT_BATCH at a time, the page at va among them if va is in
+ * the range, and enter them all at once (pmap_enter_pages: a whole
+ * chunk whose frames are a warm run then moves in with one host call).
+ * allpages asks the pager for every page (a dense window).
  * => map locked; object unlocked on entry and exit.
  * => KERN_SUCCESS; KERN_RESOURCE_SHORTAGE when the host has no mapping
- *    left for the page at va; VM_PAGER_UNLOCK (> 0 marker) when the page
- *    at va must be waited for.
+ *    left for the page at va; FAULT_RETRY when the page at va must be
+ *    waited for; KERN_FAILURE when the pager failed for it.
  */
 #define FAULT_RETRY (-1)
 
 static int
-fault_batch(struct vm_map *map, struct vm_map_entry *entry,
+fault_map(struct vm_map *map, struct vm_map_entry *entry,
     struct uvm_object *uobj, vaddr_t start, vaddr_t end, vaddr_t va,
     vm_prot_t access, int allpages)
 {
-	struct vm_page *pps[FAULT_BATCH];
-	int n = (int)((end - start) >> PAGE_SHIFT), got, i, rv, center = -1;
+	struct vm_page *pps[UVM_RESV_PAGES_MAX] = { NULL };
+	int n = (int)((end - start) >> PAGE_SHIFT), i, b, center = -1;
 	int result = KERN_SUCCESS;
 
-	KASSERT(n > 0 && n <= FAULT_BATCH);
+	KASSERT(n > 0 && n <= UVM_RESV_PAGES_MAX);
 	for (i = 0; i < n; i++) {
 		vaddr_t a = start + ptoa(i);
 
@@ -171,37 +174,38 @@ fault_batch(struct vm_map *map, struct vm_map_entry *entry,
 		pps[i] = a != va && pmap_extract(map->pmap, a, NULL) ?
 		    PGO_DONTCARE : NULL;
 	}
-	got = n;
-	mutex_enter(&uobj->vmobjlock);
-	rv = uobj->pgops->pgo_get(uobj, entry->offset +
-	    (voff_t)(start - entry->start), pps, &got, center, access,
-	    entry->advice, PGO_LOCKED | (allpages ? PGO_ALLPAGES : 0));
-	if (rv != VM_PAGER_OK && rv != VM_PAGER_UNLOCK)
-		result = KERN_FAILURE;
-	else if (rv == VM_PAGER_UNLOCK && center >= 0 &&
-	    (pps[center] == NULL || pps[center] == PGO_DONTCARE))
-		result = FAULT_RETRY;
+	for (b = 0; b < n; b += FAULT_BATCH) {
+		int m = n - b < FAULT_BATCH ? n - b : FAULT_BATCH, got = m, rv;
+		int c = center >= b && center < b + m ? center - b : -1;
 
-	for (i = 0; i < n; i++) {
-		struct vm_page *pg = pps[i];
-		unsigned flags = PMAP_CANFAIL;
-
-		if (pg == NULL || pg == PGO_DONTCARE)
+		mutex_enter(&uobj->vmobjlock);
+		rv = uobj->pgops->pgo_get(uobj, entry->offset +
+		    (voff_t)(start + ptoa(b) - entry->start), &pps[b], &got, c,
+		    access, entry->advice, PGO_LOCKED |
+		    (allpages ? PGO_ALLPAGES : 0));
+		mutex_exit(&uobj->vmobjlock);
+		if (c < 0)
 			continue;
-		flags |= (unsigned)access;	/* section 5 */
-		if (pmap_enter(map->pmap, start + ptoa(i), VM_PAGE_TO_PHYS(pg),
-		    entry->protection, flags) != 0 && i == center)
-			result = KERN_RESOURCE_SHORTAGE;
+		if (rv != VM_PAGER_OK && rv != VM_PAGER_UNLOCK)
+			result = KERN_FAILURE;
+		else if (rv == VM_PAGER_UNLOCK && (pps[center] == NULL ||
+		    pps[center] == PGO_DONTCARE))
+			result = FAULT_RETRY;
 	}
-	uvm_lock_pageq();
-	for (i = 0; i < n; i++)
-		if (pps[i] != NULL && pps[i] != PGO_DONTCARE &&
-		    pps[i]->wire_count == 0)
-			uvm_pageactivate(pps[i]);
-	uvm_unlock_pageq();
 	for (i = 0; i < n; i++)
 		if (pps[i] == PGO_DONTCARE)
 			pps[i] = NULL;
+	/* section 5: the access of the fault sets the bits */
+	if (pmap_enter_pages(map->pmap, start, pps, n, entry->protection,
+	    PMAP_CANFAIL | (unsigned)access, center) != 0 &&
+	    result == KERN_SUCCESS)
+		result = KERN_RESOURCE_SHORTAGE;
+	uvm_lock_pageq();
+	for (i = 0; i < n; i++)
+		if (pps[i] != NULL && pps[i]->wire_count == 0)
+			uvm_pageactivate(pps[i]);
+	uvm_unlock_pageq();
+	mutex_enter(&uobj->vmobjlock);
 	uvm_page_unbusy(pps, n);
 	mutex_exit(&uobj->vmobjlock);
 	return result;
@@ -249,7 +253,7 @@ uvm_fault(struct vm_map *orig_map, vaddr_t vaddr, vm_fault_t fault_type,
 	struct vm_map *map;
 	struct vm_map_entry *entry;
 	struct uvm_object *uobj;
-	vaddr_t start, end, s;
+	vaddr_t start, end;
 	paddr_t pa;
 	int rv, pagedin = 0;
 	UVMHIST_FUNC("uvm_fault");
@@ -295,18 +299,9 @@ again:
 
 	/* sections 3 and 4 */
 	fault_window(entry, vaddr, pagedin, &start, &end);
-	rv = KERN_SUCCESS;
-	for (s = start; s < end && rv == KERN_SUCCESS; s += ptoa(FAULT_BATCH)) {
-		vaddr_t e = s + ptoa(FAULT_BATCH) < end ? s + ptoa(FAULT_BATCH) :
-		    end;
-		int has_center = vaddr >= s && vaddr < e;
-
-		rv = fault_batch(map, entry, uobj, s, e, vaddr, access_type,
-		    end - start > ptoa(uvm_fault_advice[UVM_ADV_SEQUENTIAL].nforw +
-		    uvm_fault_advice[UVM_ADV_SEQUENTIAL].nback + 1));
-		if (rv != KERN_SUCCESS && !has_center)
-			rv = KERN_SUCCESS;	/* only the centre must succeed */
-	}
+	rv = fault_map(map, entry, uobj, start, end, vaddr, access_type,
+	    end - start > ptoa(uvm_fault_advice[UVM_ADV_SEQUENTIAL].nforw +
+	    uvm_fault_advice[UVM_ADV_SEQUENTIAL].nback + 1));
 	if (rv == FAULT_RETRY) {
 		voff_t off = entry->offset + (voff_t)(vaddr - entry->start);
 		int advice = entry->advice;

@@ -284,7 +284,7 @@ uvm_swap_free(int slot, int nslots)
 int
 uvm_swap_io(int slot, struct vm_page **pps, int npages, int write)
 {
-	void *addrs[UVM_RESV_PAGES_MAX];
+	void *addrs[64];
 	paddr_t pa0, run0;
 	vaddr_t runva;
 	int error = 0;
@@ -296,9 +296,8 @@ uvm_swap_io(int slot, struct vm_page **pps, int npages, int write)
 	pa0 = VM_PAGE_TO_PHYS(pps[0]);
 	run0 = pa0 & ~(paddr_t)(UVM_RESV_SIZE - 1);
 	runva = pmap_io_pin(pa0);
-	for (int i = 0; i < npages && error == 0; i += (int)UVM_RESV_PAGES) {
-		int n = npages - i < (int)UVM_RESV_PAGES ? npages - i :
-		    (int)UVM_RESV_PAGES;
+	for (int i = 0; i < npages && error == 0; i += 64) {
+		int n = npages - i < 64 ? npages - i : 64;
 
 		for (int j = 0; j < n; j++) {
 			paddr_t pa = VM_PAGE_TO_PHYS(pps[i + j]);

@@ -1317,26 +1317,20 @@ pmap_destroy(pmap_t pmap)
  *    budget or the pv pool is exhausted; nothing is changed then.
  * => takes effect on the host at pmap_update.
  */
-int
-pmap_enter(pmap_t pmap, vaddr_t va, paddr_t pa, vm_prot_t prot,
+static int
+enter_locked(pmap_t pmap, vaddr_t va, paddr_t pa, vm_prot_t prot,
     unsigned flags)
 {
 	struct vm_page *pg = PHYS_TO_VM_PAGE(pa);
 	uint64_t pfn = pa >> PAGE_SHIFT, old, nv;
 	size_t idx;
 	int access = (int)(flags & PMAP_PROT_MASK) & VM_PROT_ALL;
-	UVMHIST_FUNC("pmap_enter");
-	UVMHIST_LOG(pmaphist, "(va=%#lx, pa=%#lx, prot=%#x, flags=%#x)", va, pa,
-	    prot, flags);
 
-	(void)pmap;
 	if (KVA_UNLIKELY(!va_in_kva(va) || (va & PAGE_MASK) != 0))
 		panic("pmap_enter(%p, %#lx, %#lx, %d, %#x): bad va",
 		    (void *)pmap, (unsigned long)va, (unsigned long)pa, prot,
 		    flags);
 	idx = va_to_idx(va);
-
-	PM_LOCK();
 	old = pm.pte[idx];
 	if (access & VM_PROT_WRITE)
 		pg->mdflags |= PMD_REF | PMD_MOD;
@@ -1366,12 +1360,10 @@ pmap_enter(pmap_t pmap, vaddr_t va, paddr_t pa, vm_prot_t prot,
 			pm.nbound = nb;
 			if (grow > 0 &&
 			    vma_count_locked() + grow > pm.vma_limit) {
-				PM_UNLOCK();
 				return ENOMEM;
 			}
 		}
 		if (pv_add(pg, va) != 0) {
-			PM_UNLOCK();
 			if (flags & PMAP_CANFAIL)
 				return ENOMEM;
 			panic("pmap_enter(%#lx, %#lx): out of pv entries",
@@ -1385,8 +1377,37 @@ pmap_enter(pmap_t pmap, vaddr_t va, paddr_t pa, vm_prot_t prot,
 			dropq_add(pg);
 	}
 	dq_add(idx, idx + 1);
-	PM_UNLOCK();
 	return 0;
+}
+
+int
+pmap_enter(pmap_t pmap, vaddr_t va, paddr_t pa, vm_prot_t prot,
+    unsigned flags)
+{
+	int rv;
+	UVMHIST_FUNC("pmap_enter");
+	UVMHIST_LOG(pmaphist, "(va=%#lx, pa=%#lx, prot=%#x, flags=%#x)", va, pa,
+	    prot, flags);
+
+	PM_LOCK();
+	rv = enter_locked(pmap, va, pa, prot, flags);
+	PM_UNLOCK();
+	return rv;
+}
+
+int
+pmap_enter_pages(pmap_t pmap, vaddr_t va, struct vm_page *const *pgs, int n,
+    vm_prot_t prot, unsigned flags, int center)
+{
+	int rv = 0;
+
+	PM_LOCK();
+	for (int i = 0; i < n; i++)
+		if (pgs[i] != NULL && enter_locked(pmap, va + ptoa(i),
+		    VM_PAGE_TO_PHYS(pgs[i]), prot, flags) != 0 && i == center)
+			rv = ENOMEM;
+	PM_UNLOCK();
+	return rv;
 }
 
 void

@@ -162,6 +162,16 @@ int pmap_chunk_pages(vaddr_t va, struct vm_page **pgs);
  * pre: pg has no mapping at a kernel VA. */
 void pmap_page_freed(struct vm_page *pg);
 
+/*
+ * pmap_enter_pages: pmap_enter of pgs[i] at va + i pages for each
+ * non-NULL pgs[i], all under one hold of the pmap's lock, so that no
+ * update sees part of them (a whole chunk of a warm run then comes in
+ * by one move).  => ENOMEM when the page at index center could not be
+ * entered (PMAP_CANFAIL), else 0; the others are best effort.
+ */
+int pmap_enter_pages(pmap_t pmap, vaddr_t va, struct vm_page *const *pgs,
+    int n, vm_prot_t prot, unsigned flags, int center);
+
 /* pmap_chunk_mapped: pages the host maps in the aligned 2 MiB of kernel
  * VA that holds va (as of the last update); O(1), no lock */
 unsigned pmap_chunk_mapped(vaddr_t va);

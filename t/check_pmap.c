@@ -507,6 +507,112 @@ START_TEST(test_warm_runs)
 }
 END_TEST
 
+/* Parked chunks: a whole 2 MiB of pageable memory whose pages all lose
+ * their referenced bit moves aside instead of losing access page by
+ * page; a touch anywhere in it references the whole chunk and moves it
+ * back with its contents; a partly removed one moves back; a wholly
+ * removed one is kept as a warm run, whose frames swap I/O can reach
+ * through pmap_io_pin; fork moves every parked chunk back first. */
+static int
+park_all(vaddr_t c, struct vm_page **pgs)
+{
+	int n = pmap_chunk_pages(c, pgs);
+
+	for (int i = 0; i < n; i++)
+		(void)pmap_clear_reference(pgs[i]);
+	pmap_update(pmap_kernel());
+	return n;
+}
+
+static void
+check_pattern(vaddr_t c, uint32_t tag)
+{
+	for (size_t i = 0; i < (size_t)2 << 20; i += PAGE_SIZE)
+		ck_assert_uint_eq(*(volatile uint32_t *)(c + i + 16),
+		    tag ^ (uint32_t)i);
+}
+
+START_TEST(test_parked_chunks)
+{
+	const size_t sz = (size_t)8 << 20, csz = (size_t)2 << 20;
+	struct vm_page *pgs[512];
+	struct pmap_warm_stats w0, w1;
+	vaddr_t va, c, pva;
+	paddr_t pa;
+	pid_t pid;
+	int st, n;
+
+	va = uvm_km_valloc(kernel_map, sz);
+	ck_assert(va != 0);
+	c = (va + csz - 1) & ~(csz - 1);
+	for (size_t i = 0; i < csz; i += PAGE_SIZE)
+		*(volatile uint32_t *)(c + i + 16) = 0xc0ffee ^ (uint32_t)i;
+	pmap_warm_stats(&w0);
+	n = park_all(c, pgs);
+	ck_assert_int_eq(n, 512);
+	pmap_warm_stats(&w1);
+	if (RUNNING_ON_VALGRIND) {	/* no mremap(MREMAP_DONTUNMAP) there */
+		ck_assert_int_eq(w1.chunk_parks, w0.chunk_parks);
+		uvm_km_free(kernel_map, va, sz);
+		return;
+	}
+	ck_assert_int_eq(w1.chunk_parks - w0.chunk_parks, 1);
+	ck_assert_int_eq(w1.nparked, 1);
+	ck_assert(!pmap_is_referenced(pgs[300]));
+
+	/* a touch of one page brings the chunk back, all of it referenced */
+	ck_assert_uint_eq(*(volatile uint32_t *)(c + ptoa(7) + 16),
+	    0xc0ffee ^ (uint32_t)ptoa(7));
+	pmap_warm_stats(&w1);
+	ck_assert_int_eq(w1.nparked, 0);
+	ck_assert_int_eq(w1.chunk_unparks - w0.chunk_unparks, 1);
+	ck_assert(pmap_is_referenced(pgs[300]));
+	check_pattern(c, 0xc0ffee);
+
+	/* a partly removed chunk moves back; the rest keeps its data and
+	 * the removed page faults back in from its object */
+	ck_assert_int_eq(park_all(c, pgs), 512);
+	pmap_page_protect(pgs[100], VM_PROT_NONE);
+	pmap_update(pmap_kernel());
+	pmap_warm_stats(&w1);
+	ck_assert_int_eq(w1.nparked, 0);
+	check_pattern(c, 0xc0ffee);
+
+	/* fork moves parked chunks back; both sides keep the data */
+	ck_assert_int_eq(park_all(c, pgs), 512);
+	pmap_warm_stats(&w1);
+	ck_assert_int_eq(w1.nparked, 1);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		for (size_t i = 0; i < csz; i += PAGE_SIZE)
+			if (*(volatile uint32_t *)(c + i + 16) !=
+			    (0xc0ffee ^ (uint32_t)i))
+				_exit(1);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	pmap_warm_stats(&w1);
+	ck_assert_int_eq(w1.nparked, 0);
+	check_pattern(c, 0xc0ffee);
+
+	/* removed whole, a parked chunk stays where it is as a warm run, and
+	 * its frames can be reached there */
+	ck_assert_int_eq(park_all(c, pgs), 512);
+	pa = VM_PAGE_TO_PHYS(pgs[5]);
+	uvm_km_free(kernel_map, va, sz);
+	pmap_warm_stats(&w1);
+	ck_assert_int_eq(w1.nparked, 0);
+	ck_assert_int_ge(w1.chunk_kept - w0.chunk_kept, 1);
+	pva = pmap_io_pin(pa);
+	ck_assert(pva != 0);
+	ck_assert_uint_eq(*(volatile uint32_t *)(pva + (pa & (csz - 1)) + 16),
+	    0xc0ffee ^ (uint32_t)ptoa(5));
+	pmap_io_unpin(pa);
+}
+END_TEST
+
 static Suite *
 pmap_suite(void)
 {
@@ -525,6 +631,7 @@ pmap_suite(void)
 	tcase_add_test(tc, test_zero_copy_page);
 	tcase_add_test(tc, test_kmove);
 	tcase_add_test(tc, test_warm_runs);
+	tcase_add_test(tc, test_parked_chunks);
 	suite_add_tcase(s, tc);
 	return s;
 }

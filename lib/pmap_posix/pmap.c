@@ -214,6 +214,7 @@ static struct {
 	uint32_t *vc;			/* per VA chunk: parked run, below */
 	uint32_t *run_vc;		/* per run: its VA chunk + 1, or 0 */
 	long n, parks, unparks, kept;
+	int frozen;			/* fork: park nothing */
 } park;
 /* park.vc[c]: (run + 1) << 3 | host protection, or 0: not parked */
 #define PARK_RUN(v)	((uint64_t)((v) >> 3) - 1)
@@ -699,7 +700,7 @@ park_cut(size_t i, size_t j, int *parked)
 	size_t c;
 
 	*parked = 0;
-	if (park.base == 0)
+	if (park.base == 0 || park.frozen)
 		return j;
 	for (c = (i + RUN_PAGES - 1) & ~(RUN_PAGES - 1); c + RUN_PAGES <= j;
 	    c += RUN_PAGES) {
@@ -2265,6 +2266,7 @@ pmap_fork_lock(void)
 	 * kernel VA, which the child must not share; no I/O is in flight
 	 * (fork waits for uvm_swap_iolock) */
 	warm_drop_all();
+	park.frozen = 1;
 	if (park.n > 0) {
 		park_unpark_all();
 		rv = pmap_sync_locked();
@@ -2277,6 +2279,7 @@ pmap_fork_lock(void)
 void
 pmap_fork_unlock(void)
 {
+	park.frozen = 0;
 	PM_UNLOCK();
 	mutex_exit(&pm.boot_lock);
 }

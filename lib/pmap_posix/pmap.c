@@ -802,13 +802,6 @@ park_settle(size_t c)
 	return 0;
 }
 
-/* park_is: chunk c (of the kernel VA) is parked; no lock, a hint */
-static inline int
-park_is(size_t c)
-{
-	return park.n > 0 && __atomic_load_n(&park.vc[c], __ATOMIC_RELAXED);
-}
-
 /*
  * park_unpark_all: move every parked chunk back (fork); the update that
  * follows takes their access away page by page.  pm_lock held.

@@ -9,8 +9,9 @@
  *    memory (uvm_wait), then works until free memory is back at
  *    uvmexp.freetarg or nothing more can be freed.  freemin is 1/32 of
  *    physical memory, at least 64 pages and at most 16 MiB, and freetarg
- *    4/3 of it, as NetBSD's uvmpd_tune; KVA_OPTIONS freemin= and
- *    freetarg= set them.
+ *    4/3 of it, as NetBSD's uvmpd_tune; but at least two 2 MiB chunks
+ *    where that is at most 1/8 of memory, since paging moves whole chunks
+ *    (section 3).  KVA_OPTIONS freemin= and freetarg= set them.
  *
  * 2. Queues and aging.  Pageable pages (resident pages of aobjs, such as
  *    uvm.kernel_object under uvm_km_valloc) are on the active or the
@@ -21,16 +22,29 @@
  *    bit, which the pmap emulates by taking away host access (pmap.c,
  *    section 7): a page touched again faults, gets its bit set, and when
  *    the daemon reaches it on the inactive queue it goes back to active.
+ *    The active pages mapped in the same aligned 2 MiB of VA as the
+ *    oldest one go with it, so that the pmap sees the whole chunk lose
+ *    access at once and moves it aside rather than taking access away
+ *    page by page (pmap.c, section 11: on a shadow-paging host each page
+ *    would cost a hypervisor exit at its next use).
  *
- * 3. Freeing.  An unreferenced inactive page that is clean (never
+ * 3. Freeing.  When an unreferenced inactive page is reached, the
+ *    resident pages of its object in the same aligned 2 MiB of offsets
+ *    go out together if none of them is referenced, busy or wired: all
+ *    are unmapped in one update (a parked chunk then becomes a warm run,
+ *    whose frames the writes read where the host still maps them), the
+ *    dirty ones are written to runs of contiguous slots, and all are
+ *    freed; page-in brings such a chunk back whole.  Otherwise the page
+ *    goes alone: an unreferenced inactive page that is clean (never
  *    written since it was zero-filled or read back, so its contents are
  *    zero or are still in its swap slot) is unmapped and freed at once.
  *    A dirty one is paged out: the daemon gathers the dirty, unwired,
  *    unbusy resident neighbours of the same object on both sides into a
  *    cluster of up to PD_CLUSTER pages, unmaps and busies them, drops
  *    every lock, takes a run of contiguous swap slots and writes the
- *    cluster with one pwritev through the direct map.  Then it records
- *    the slots in the object and frees the pages.  A fault on a page in
+ *    cluster with pwritev (uvm_swap_io: through the direct map, or the
+ *    warm run that holds the frames).  Then it records the slots in the
+ *    object and frees the pages.  A fault on a page in
  *    flight waits on the busy page and then pages it back in.  A page
  *    removed while in flight (uvm_km_pgremove marks it PG_RELEASED) has
  *    its new slot freed with it.

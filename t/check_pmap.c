@@ -610,6 +610,24 @@ START_TEST(test_parked_chunks)
 	ck_assert_uint_eq(*(volatile uint32_t *)(pva + (pa & (csz - 1)) + 16),
 	    0xc0ffee ^ (uint32_t)ptoa(5));
 	pmap_io_unpin(pa);
+
+	/* parked chunks count against the host mapping limit */
+	va = uvm_km_valloc(kernel_map, 4 * sz);
+	ck_assert(va != 0);
+	c = (va + csz - 1) & ~(csz - 1);
+	for (size_t i = 0; i < 8 * csz; i += PAGE_SIZE)
+		*(volatile uint32_t *)(c + i + 16) = 0xbeef ^ (uint32_t)i;
+	pmap_warm_stats(&w0);
+	pmap_set_vma_limit(pmap_vma_count() + w0.nwarm + 2);
+	for (int k = 0; k < 8; k++)
+		ck_assert_int_eq(park_all(c + (vaddr_t)k * csz, pgs), 512);
+	pmap_warm_stats(&w1);
+	ck_assert_int_le(w1.nparked, 2);
+	ck_assert_int_ge(w1.nparked, 1);
+	for (int k = 0; k < 8; k++)
+		check_pattern(c + (vaddr_t)k * csz, 0xbeef ^ (uint32_t)k *
+		    (uint32_t)csz);
+	uvm_km_free(kernel_map, va, 4 * sz);
 }
 END_TEST
 

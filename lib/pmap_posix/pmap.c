@@ -106,7 +106,9 @@
  *    its place in the park region (pmap_io_pin), where the host has its
  *    page tables, instead of through the direct map.  Warm runs live in
  *    the park region too; their slots are only bookkeeping.  All parked
- *    chunks move back before fork.
+ *    chunks move back before fork.  A parked chunk is a host mapping
+ *    outside the kernel VA: chunks park only while they, the warm runs
+ *    and the VMA count together stay within the limit.
  *
  * Locking: one lock, pm_lock, for the PTEs, pv lists, queues and counts
  * (rank 5 in kva_impl.h).  It is held across the host calls of an
@@ -667,6 +669,10 @@ park_chunk(size_t c)
 	int err;
 
 	if (pfn0 == NO_RUN || hprot == VM_PROT_NONE)
+		return -1;
+	/* each parked chunk is a host mapping outside the kernel VA, not in
+	 * the count: they too stay within the limit */
+	if (vma_count_locked() + park.n + warm.n + 1 > pm.vma_limit)
 		return -1;
 	run = pfn0 >> CHUNK_SHIFT;
 	if (host_move(idx_to_va(c), RUN_BYTES, park_va(run)) != 0)

@@ -1370,19 +1370,30 @@ struct pg_result {
  * were reused.  Without this, whichever side ran second reused the
  * first one's page cache; both now start warm.
  */
+/* pg_tmpfile: an unlinked temporary file in dir */
+static int
+pg_tmpfile(const char *dir, const char *what)
+{
+	char path[512];
+	int f;
+
+	snprintf(path, sizeof(path), "%s/kvabench-%s-XXXXXX", dir, what);
+	f = mkstemp(path);
+	if (f < 0)
+		die("paging: temporary file in %s: %s", dir, strerror(errno));
+	unlink(path);
+	return f;
+}
+
 static void
 pg_warm_host(const char *dir)
 {
-	char path[512];
 	size_t chunk = (size_t)1 << 20;
 	char *buf = malloc(chunk);
-	int f;
+	int f = pg_tmpfile(dir, "warm");
 
-	snprintf(path, sizeof(path), "%s/kvabench-warm-XXXXXX", dir);
-	f = mkstemp(path);
-	if (f < 0 || buf == NULL)
-		die("paging: temporary file: %s", strerror(errno));
-	unlink(path);
+	if (buf == NULL)
+		die("paging: out of memory");
 	memset(buf, 0x33, chunk);
 	for (size_t done = 0; done < 2 * PG_TOTAL; done += chunk)
 		if (pwrite(f, buf, chunk, (off_t)done) != (ssize_t)chunk)
@@ -1423,18 +1434,15 @@ pg_child(int use_kva, double bytes, int fd)
 		    uvmexp.pgswapin - in0) * (double)PAGE_SIZE;
 		uvm_km_free(kernel_map, va, PG_TOTAL);
 	} else {
-		char path[512];
 		size_t half = (size_t)(bytes / 2), done;
 		char *buf = aligned_alloc(4096, PG_CLUSTER);
 		int f;
 		double t0;
 
 		pg_warm_host(dir);
-		snprintf(path, sizeof(path), "%s/kvabench-paging-XXXXXX", dir);
-		f = mkstemp(path);
-		if (f < 0 || buf == NULL)
-			die("paging: temporary file: %s", strerror(errno));
-		unlink(path);
+		f = pg_tmpfile(dir, "paging");
+		if (buf == NULL)
+			die("paging: out of memory");
 		memset(buf, 0x5a, PG_CLUSTER);
 		t0 = now_ns();
 		for (done = 0; done < half; done += PG_CLUSTER)

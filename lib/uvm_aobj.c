@@ -16,15 +16,18 @@
  * from a pool, each given back when its last slot is.
  *
  * Page-in (uao_get without PGO_LOCKED): a missing page with a slot is
- * read back with the rest of its aligned 2 MiB chunk that is in swap and
- * not resident (while free memory stays above the page daemon's reserve:
- * the pages come from the chunk's reservation), one preadv
- * per run of pages whose slots follow each other: the page daemon pages
- * out whole chunks, so a chunk is mostly one read, into one
- * reservation, which the fault then maps whole (through the pmap's
- * warm run for it when there is one: uvm_swap_io).  The page asked for loses its slot and is
- * dirty; the neighbours keep theirs and stay clean, so the page daemon
- * can drop them again without writing if nobody touches them.
+ * read back, in a stream (the page is the first of its aligned 2 MiB
+ * chunk, or the page before it is resident), with the rest of its chunk
+ * that is in swap and not resident, while free memory stays above the
+ * page daemon's reserve (the pages come from the chunk's reservation);
+ * otherwise, as random access would read 2 MiB a fault, with the pages
+ * that follow it in following slots, up to UAO_PIECE.  One preadv per
+ * run of pages whose slots follow each other: the page daemon pages out
+ * whole chunks, so a chunk is mostly one read, into one reservation,
+ * which the fault then maps whole (through the pmap's warm run for it
+ * when there is one: uvm_swap_io).  The page asked for loses its slot
+ * and is dirty; the neighbours keep theirs and stay clean, so the page
+ * daemon can drop them again without writing if nobody touches them.
  */
 #include "kva_impl.h"
 #include "pmap_posix/pmap_md.h"
@@ -478,7 +481,7 @@ uao_pagein(struct uvm_object *uobj, voff_t off, struct vm_page **pgp)
 	struct vm_page *center = NULL;
 	size_t idx = (size_t)off >> PAGE_SHIFT, lo, hi, i;
 	size_t npg = ((struct uvm_aobj *)uobj)->u_pages;
-	int n = 0, error = 0, slot;
+	int n = 0, error = 0, slot, stream;
 	UVMHIST_FUNC("uao_pagein");
 
 	/* fork waits for pages in flight: never block on it holding a lock */
@@ -499,6 +502,16 @@ uao_pagein(struct uvm_object *uobj, voff_t off, struct vm_page **pgp)
 	 * in the object, until read */
 	lo = idx & ~(size_t)(UVM_RESV_PAGES - 1);
 	hi = lo + UVM_RESV_PAGES < npg ? lo + UVM_RESV_PAGES : npg;
+	/* the whole chunk for a stream (the fault is at the chunk's start,
+	 * or the page before is resident); else, as for random access, only
+	 * the pages that follow it in following slots, one piece at most */
+	stream = idx == lo || uvm_pagelookup(uobj, off - (voff_t)PAGE_SIZE) !=
+	    NULL;
+	if (!stream) {
+		lo = idx;
+		if (hi > lo + UAO_PIECE)
+			hi = lo + UAO_PIECE;
+	}
 	memset(mask, 0, sizeof(mask));
 	if (uvm_pagealloc(uobj, off, NULL, UVM_PGA_RESERV) == NULL) {
 		mutex_exit(&uobj->vmobjlock);
@@ -510,7 +523,12 @@ uao_pagein(struct uvm_object *uobj, voff_t off, struct vm_page **pgp)
 	for (i = lo; i < hi; i++) {
 		voff_t o = (voff_t)ptoa(i);
 
-		if (i == idx || uao_find_swslot(uobj, i) == 0 ||
+		if (i == idx)
+			continue;
+		if (!stream && uao_find_swslot(uobj, i) != slot +
+		    (int)(i - idx))
+			break;
+		if (uao_find_swslot(uobj, i) == 0 ||
 		    uvm_pagelookup(uobj, o) != NULL)
 			continue;
 		if (!uvm_page_free_ok(0) ||

@@ -33,8 +33,8 @@
  *    chunks whose host mappings it set aside, pmap.c section 10): then
  *    the first fault in a whole aligned chunk maps all of it, and its
  *    reservation takes a warm run, which comes in with no host fault.
- *    A fault that waited for a page-in maps the chunk whole as well: the
- *    pager reads in the rest of the chunk with the page.
+ *    A fault at a chunk's start that waited for a page-in maps the chunk
+ *    whole as well: the pager read in the rest of the chunk with it.
  *
  * 5. Referenced and modified.  Pageable pages are mapped under the pmap's
  *    ref/mod emulation: a read fault maps the page read-only, so the first
@@ -279,22 +279,34 @@ again:
 		return KERN_INVALID_ADDRESS;
 	}
 
-	/* section 2: mapped already, to this object's own page */
+	/* section 2: mapped already, to this object's own page.  Under the
+	 * object lock, and only while the page is not busy: the page daemon
+	 * busies a page and removes its mappings under that lock before it
+	 * decides whether the page is dirty, so a fault that got here first
+	 * has set the modified bit by then, and one that comes later waits
+	 * for the pageout instead of mapping a page on its way out */
 	if (pmap_extract(map->pmap, vaddr, &pa)) {
 		struct vm_page *pg = PHYS_TO_VM_PAGE(pa);
 		voff_t off = entry->offset + (voff_t)(vaddr - entry->start);
+		paddr_t pa2;
 
-		if (pg->uobject == uobj && pg->offset == off) {
+		mutex_enter(&uobj->vmobjlock);
+		if (pg->uobject == uobj && pg->offset == off &&
+		    (pg->flags & (PG_BUSY | PG_RELEASED)) == 0 &&
+		    pmap_extract(map->pmap, vaddr, &pa2) && pa2 == pa) {
 			rv = pmap_enter(map->pmap, vaddr,
 			    pa & ~(paddr_t)PAGE_MASK, entry->protection,
 			    (unsigned)access_type | PMAP_CANFAIL);
 			pmap_emulate_access(pg, access_type);
+			mutex_exit(&uobj->vmobjlock);
 			if (rv == 0)
 				rv = pmap_sync(map->pmap);
 			vm_map_unlock(map);
 			return rv == 0 ? KERN_SUCCESS : KERN_RESOURCE_SHORTAGE;
 		}
-		/* someone else's page: the object's page replaces it */
+		mutex_exit(&uobj->vmobjlock);
+		/* someone else's page, or one in flight: the object's page
+		 * replaces it, or is waited for */
 	}
 
 	/* sections 3 and 4 */
@@ -310,7 +322,8 @@ again:
 		vm_map_unlock(map);
 		if (fault_wait_page(uobj, off, access_type, advice) != 0)
 			return KERN_RESOURCE_SHORTAGE;
-		pagedin = 1;	/* its chunk came in with it: map it whole */
+		/* at a chunk's start the pager read the chunk: map it whole */
+		pagedin = (off & (voff_t)(FAULT_CHUNK - 1)) == 0;
 		goto again;
 	}
 	if (rv == KERN_SUCCESS && pmap_sync(map->pmap) != 0) {

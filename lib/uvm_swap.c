@@ -302,9 +302,15 @@ uvm_swap_io(int slot, struct vm_page **pps, int npages, int write)
 		for (int j = 0; j < n; j++) {
 			paddr_t pa = VM_PAGE_TO_PHYS(pps[i + j]);
 
-			addrs[j] = runva != 0 && (pa & ~(paddr_t)(UVM_RESV_SIZE -
-			    1)) == run0 ? (void *)(runva + (pa - run0)) :
-			    (void *)pmap_direct_map(pa);
+			if (runva != 0 && (pa & ~(paddr_t)(UVM_RESV_SIZE - 1)) ==
+			    run0) {
+				/* a page-in overwrites the page: a zeroing
+				 * still pending must not follow it */
+				pmap_io_page(pa, !write);
+				addrs[j] = (void *)(runva + (pa - run0));
+			} else {
+				addrs[j] = (void *)pmap_direct_map(pa);
+			}
 		}
 		error = kva_host_swap_io(sw.fd, write, addrs, n,
 		    (off_t)(slot - 1 + i) << PAGE_SHIFT);

@@ -154,6 +154,90 @@ START_TEST(test_pattern_two_threads)
 }
 END_TEST
 
+/* random rewrites: two threads rewrite random pages (and now and then a
+ * run of 512) of their own ranges, three times physmem in all, each
+ * checking every page it reads against its own record.  A write that
+ * races with the page daemon's decision that the page is clean would
+ * come back as the previous generation. */
+struct rewriter {
+	vaddr_t va;
+	size_t npages;
+	unsigned seed;
+	int iters;
+	long bad;
+};
+
+static inline uint32_t
+gen_word(size_t pg, uint32_t gen, unsigned seed)
+{
+	return gen == 0 ? 0 : (uint32_t)(pg * 2654435761u) + gen * 7919u + seed;
+}
+
+static void *
+rewriter_main(void *arg)
+{
+	struct rewriter *r = arg;
+	uint32_t *gen = calloc(r->npages, sizeof(*gen));
+	unsigned s = r->seed;
+
+	if (gen == NULL)
+		return NULL;
+	for (int it = 0; it < r->iters; it++) {
+		size_t pg = (size_t)rand_r(&s) % r->npages;
+		int run = rand_r(&s) % 8 == 0 ? 512 : 1;
+
+		for (size_t p = pg; p < pg + (size_t)run && p < r->npages; p++) {
+			volatile uint32_t *w = (volatile uint32_t *)(r->va +
+			    ptoa(p));
+			uint32_t want = gen_word(p, gen[p], r->seed);
+
+			if (w[3] != want || w[1000] != want)
+				r->bad++;
+			if (rand_r(&s) % 2) {
+				want = gen_word(p, ++gen[p], r->seed);
+				w[3] = want;
+				w[1000] = want;
+			}
+		}
+	}
+	for (size_t p = 0; p < r->npages; p++) {
+		volatile uint32_t *w = (volatile uint32_t *)(r->va + ptoa(p));
+
+		if (w[3] != gen_word(p, gen[p], r->seed))
+			r->bad++;
+	}
+	free(gen);
+	return NULL;
+}
+
+START_TEST(test_random_rewrites)
+{
+	struct rewriter r[2];
+	pthread_t t[2];
+	size_t len = RUNNING_ON_VALGRIND ? (size_t)12 << 20 : (size_t)48 << 20;
+
+	for (int i = 0; i < 2; i++) {
+		r[i].va = uvm_km_valloc(kernel_map, len);
+		ck_assert(r[i].va != 0);
+		r[i].npages = len >> PAGE_SHIFT;
+		r[i].seed = 11u + (unsigned)i;
+		r[i].iters = (int)(RUNNING_ON_VALGRIND ? 300 : 2000 * stress());
+		r[i].bad = 0;
+	}
+	for (int i = 0; i < 2; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, rewriter_main,
+		    &r[i]), 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_msg(r[i].bad == 0, "thread %d: %ld pages read back "
+		    "wrong", i, r[i].bad);
+		uvm_km_free(kernel_map, r[i].va, len);
+	}
+	ck_assert_int_gt(uvmexp.pgswapin, 0);
+}
+END_TEST
+
 /* uvm_km_free of a partly swapped range frees its slots */
 START_TEST(test_free_partly_swapped)
 {
@@ -546,6 +630,7 @@ main(void)
 	add(s, "thresholds", test_thresholds);
 	add(s, "pattern_128m", test_pattern_128m);
 	add(s, "two_threads", test_pattern_two_threads);
+	add(s, "random_rewrites", test_random_rewrites);
 	add(s, "free_partly_swapped", test_free_partly_swapped);
 	add(s, "pgremove_swapped_zero", test_pgremove_swapped_zero);
 	add(s, "wired_survives", test_wired_survives);

@@ -226,6 +226,7 @@ static struct {
 #define PM_UNLOCK() mutex_exit(&pm.lock)
 
 static int pmap_sync_locked(void);
+static void zero_now_locked(struct vm_page *pg);
 
 /*
  * Small helpers.
@@ -962,6 +963,24 @@ pmap_io_pin(paddr_t pa)
 	}
 	PM_UNLOCK();
 	return va;
+}
+
+void
+pmap_io_page(paddr_t pa, int overwrite)
+{
+	struct vm_page *pg = PHYS_TO_VM_PAGE(pa);
+
+	if ((__atomic_load_n(&pg->mdflags, __ATOMIC_RELAXED) &
+	    PMD_NEEDZERO) == 0)
+		return;
+	PM_LOCK();
+	if (pg->mdflags & PMD_NEEDZERO) {
+		if (overwrite)
+			pg->mdflags &= (uint8_t)~PMD_NEEDZERO;
+		else
+			zero_now_locked(pg);
+	}
+	PM_UNLOCK();
 }
 
 void

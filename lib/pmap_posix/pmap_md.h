@@ -150,6 +150,11 @@ int pmap_warm_count(void);
  */
 vaddr_t pmap_io_pin(paddr_t pa);
 void pmap_io_unpin(paddr_t pa);
+/* pmap_io_page: the page at pa is about to be read (overwrite 0) or
+ * wholly written (1) through pmap_io_pin's address: a deferred zeroing
+ * is done first, or, when the I/O overwrites the page, forgotten (the
+ * direct map, pmap_direct_map, does this itself) */
+void pmap_io_page(paddr_t pa, int overwrite);
 /*
  * pmap_chunk_pages: the pages of the non-wired mappings in the aligned
  * 2 MiB of kernel VA that holds va, in VA order, into pgs (room for

